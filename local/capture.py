@@ -1,0 +1,152 @@
+"""Capture: run the real Pulumi program under the fake cloud and keep what it declares."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import os
+import runpy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.stack import run_pulumi_func
+
+from local.fake_cloud import LocalCloud, RecordedResource, RecordingMonitor
+
+__all__ = [
+    "PROJECT_ROOT",
+    "Capture",
+    "CaptureError",
+    "capture",
+    "evaluate",
+    "read_stack_file",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "ackflow"
+
+
+class CaptureError(Exception):
+    """The program could not be evaluated (bad config, a failing component, a missing file)."""
+
+
+@dataclass
+class Capture:
+    """Every resource a stack declares, with its inputs and synthesized outputs."""
+
+    stack: str
+    region: str
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    unmodelled: set[str] = field(default_factory=set)
+
+    def of_type(self, type_token: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def top_level(self) -> list[RecordedResource]:
+        """Resources whose parent is the stack itself."""
+        return [r for r in self.resources if _urn_type(r.parent) == "pulumi:pulumi:Stack"]
+
+    def children(self, parent: RecordedResource) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def named(self, type_token: str, name: str) -> RecordedResource:
+        matches = [r for r in self.of_type(type_token) if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources of type {type_token} named {name!r}")
+        return matches[0]
+
+
+def read_stack_file(stack: str, project_dir: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml`` (secure values left out)."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))
+        raise CaptureError(f"no stack file {path.name}; stacks here: {', '.join(known)}")
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.get("config") or {}
+    return {
+        key: value
+        for key, value in config.items()
+        if not (isinstance(value, Mapping) and set(value) == {"secure"})
+    }
+
+
+def capture(
+    stack: str, config: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_ROOT
+) -> Capture:
+    """Evaluate ``__main__.py`` for ``stack`` (config from its stack file unless given)."""
+    if config is None:
+        config = read_stack_file(stack, project_dir)
+    main = project_dir / "__main__.py"
+    return evaluate(lambda: runpy.run_path(str(main), run_name="__main__"), stack, config)
+
+
+def evaluate(program: Callable[[], object], stack: str, config: Mapping[str, Any]) -> Capture:
+    """Run ``program`` under the fake cloud and return what it declared.
+
+    Runs in a fresh context and event loop, so evaluations never share Pulumi's global state.
+    """
+    return contextvars.Context().run(_evaluate, program, stack, dict(config))
+
+
+def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any]) -> Capture:
+    from stack.program import BUNDLER_ENV
+
+    region = str(config.get("aws:region", "us-east-1"))
+    cloud = LocalCloud(region=region)
+    monitor = RecordingMonitor(cloud)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    previous_bundler = os.environ.get(BUNDLER_ENV)
+    os.environ[BUNDLER_ENV] = "source"
+    try:
+        pulumi.runtime.set_all_config({key: _config_value(value) for key, value in config.items()})
+        pulumi.runtime.set_mocks(
+            cloud,
+            project=PROJECT,
+            stack=stack,
+            preview=False,
+            monitor=monitor,
+            logger=logging.getLogger("ackflow.capture"),
+        )
+        loop.run_until_complete(run_pulumi_func(program))
+        outputs = loop.run_until_complete(_stack_outputs())
+    except pulumi.RunError as error:
+        raise CaptureError(str(error)) from None
+    finally:
+        _restore(BUNDLER_ENV, previous_bundler)
+        loop.close()
+        asyncio.set_event_loop(None)
+    if monitor.duplicate_urns:
+        raise CaptureError(f"duplicate resource URNs: {', '.join(monitor.duplicate_urns)}")
+    return Capture(stack, region, cloud.resources, outputs, set(cloud.unmodelled))
+
+
+async def _stack_outputs() -> dict[str, Any]:
+    root = pulumi.runtime.settings.get_root_resource()
+    values = getattr(root, "outputs", {}) or {}
+    return {name: await pulumi.Output.from_input(value).future() for name, value in values.items()}
+
+
+def _urn_type(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<type chain>::<name>`` → the last type of the chain."""
+    parts = urn.split("::")
+    return parts[2].rpartition("$")[2] if len(parts) == 4 else ""
+
+
+def _config_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
