@@ -77,6 +77,7 @@ class AsyncWorker(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
     success: DestinationBinding | None
     failure: DestinationBinding | None
     dead_letter: DestinationBinding | None
@@ -155,6 +156,7 @@ class AsyncWorker(pulumi.ComponentResource):
         self.function_name = self.function.name
         self.function_arn = self.function.arn
         self.role_arn = role.arn
+        self.role_name = role.name
         self.register_outputs(
             {
                 "functionName": self.function_name,

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = capture(args.stack)
     except CaptureError as error:
-        Console(stderr=True).print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
         return 2
     print_plan(result, console)
     return 0

@@ -162,10 +162,20 @@ _OUTPUTS: dict[str, Callable[[_Scope], dict[str, Any]]] = {
         )
     },
     "aws:apigateway/restApi:RestApi": _rest_api,
-    "aws:apigateway/resource:Resource": lambda s: {"_id": _short_id(s.name, 6)},
-    "aws:apigateway/deployment:Deployment": lambda s: {"_id": _short_id(s.name, 6)},
+    "aws:apigateway/resource:Resource": lambda s: {"_id": _short_id(f"resource/{s.name}", 6)},
+    "aws:apigateway/method:Method": lambda s: {},
+    "aws:apigateway/methodResponse:MethodResponse": lambda s: {},
+    "aws:apigateway/integration:Integration": lambda s: {},
+    "aws:apigateway/integrationResponse:IntegrationResponse": lambda s: {},
+    "aws:apigateway/model:Model": lambda s: {"_id": _short_id(f"model/{s.name}", 6)},
+    "aws:apigateway/requestValidator:RequestValidator": lambda s: {
+        "_id": _short_id(f"validator/{s.name}", 6)
+    },
+    "aws:apigateway/deployment:Deployment": lambda s: {
+        "_id": _short_id(f"deployment/{s.name}", 6)
+    },
     "aws:apigateway/stage:Stage": _stage,
-    "aws:apigateway/requestValidator:RequestValidator": lambda s: {"_id": _short_id(s.name, 6)},
+    "aws:apigateway/methodSettings:MethodSettings": lambda s: {},
 }
 
 _CALLS: dict[str, Callable[[str, str], dict[str, Any]]] = {

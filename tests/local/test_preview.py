@@ -1,0 +1,90 @@
+"""`ackflow preview`: the offline plan of a stack, and its errors as a user reads them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.capture import CaptureError, capture
+from local.cli import main
+from local.preview import summarize
+
+
+def test_preview_of_dev_prints_each_worker_with_its_invoke_settings_and_permissions(capsys):
+    assert main(["preview", "--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "ackflow:index:AsyncWorker squaring-worker" in out
+    assert "retries 1, max event age 900 s" in out
+    assert "allow sqs:SendMessage on" in out
+    assert "memory 128 MB, timeout 3 s" in out
+    assert "squaringSuccessQueueUrl" in out
+
+
+def test_preview_of_prod_shows_the_dlq_alarm_and_tracing_it_configures(capsys):
+    assert main(["preview", "--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "aws:cloudwatch/metricAlarm:MetricAlarm squaring-worker-failures" in out
+    assert "tracing Active" in out
+    assert "reserved concurrency 20" in out
+    assert "retries 2, max event age 3600 s" in out
+
+
+def test_preview_of_an_unknown_stack_names_the_stacks_that_exist(capsys):
+    assert main(["preview", "--stack", "staging"]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.staging.yaml" in err
+    assert "dev" in err and "prod" in err
+
+
+def test_preview_with_bad_config_prints_every_problem_and_no_plan(tmp_path, capsys, monkeypatch):
+    (tmp_path / "Pulumi.broken.yaml").write_text(
+        "config:\n  ackflow:workloads:\n    squaring:\n      retries: 7\n      memoryMB: 512\n"
+    )
+    import local.cli
+
+    monkeypatch.setattr(
+        local.cli, "capture", lambda stack: capture(stack, project_dir=_with_program(tmp_path))
+    )
+    assert main(["preview", "--stack", "broken"]) == 2
+    captured = capsys.readouterr()
+    assert "ackflow:workloads.squaring.retries: 7 is not allowed" in captured.err
+    assert "Did you mean 'memoryMb'?" in captured.err
+    assert "AsyncWorker" not in captured.out
+
+
+def test_capture_records_component_parents_and_registered_outputs():
+    result = capture("dev")
+    (worker,) = result.of_type("ackflow:index:AsyncWorker")
+    children = {r.type for r in result.children(worker)}
+    assert {
+        "aws:lambda/function:Function",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        "aws:sqs/queue:Queue",
+    } <= children
+    assert worker.component_outputs["functionName"] == "ackflow-dev-squaring-worker"
+    assert result.outputs["squaringFunctionName"] == "ackflow-dev-squaring-worker"
+
+
+def test_policy_summary_lists_one_line_per_statement():
+    result = capture("dev")
+    (policy,) = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    lines = summarize(policy)
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    assert len(lines) == len(statements) == 3
+    assert lines[0].startswith("allow logs:CreateLogStream, logs:PutLogEvents on arn:aws:logs:")
+
+
+def test_capture_refuses_a_stack_file_that_does_not_exist(tmp_path):
+    with pytest.raises(CaptureError, match="no stack file Pulumi.qa.yaml"):
+        capture("qa", project_dir=tmp_path)
+
+
+def _with_program(directory):
+    from local.capture import PROJECT_ROOT
+
+    (directory / "__main__.py").write_text((PROJECT_ROOT / "__main__.py").read_text())
+    return directory
