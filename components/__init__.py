@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components.async_resolver_api import AsyncResolverApi
 from components.async_worker import AsyncWorker, AsyncWorkerArgs
 
-__all__ = ["AsyncWorker", "AsyncWorkerArgs"]
+__all__ = ["AsyncResolverApi", "AsyncWorker", "AsyncWorkerArgs"]

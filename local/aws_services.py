@@ -7,6 +7,7 @@ queues are still there. A clean shutdown stops it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -98,10 +99,8 @@ class AwsServices:
     def stop(self) -> None:
         pid = self._pid()
         if pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         self._pid_file.unlink(missing_ok=True)
 
     def client(self, service: str) -> Any:

@@ -45,6 +45,8 @@ class Capture:
     resources: list[RecordedResource]
     outputs: dict[str, Any]
     unmodelled: set[str] = field(default_factory=set)
+    secret_outputs: set[str] = field(default_factory=set)
+    """Outputs the program marked secret: shown masked, never printed."""
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -117,7 +119,7 @@ def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any])
             logger=logging.getLogger("ackflow.capture"),
         )
         loop.run_until_complete(run_pulumi_func(program))
-        outputs = loop.run_until_complete(_stack_outputs())
+        outputs, secret_outputs = loop.run_until_complete(_stack_outputs())
     except pulumi.RunError as error:
         raise CaptureError(str(error)) from None
     finally:
@@ -126,7 +128,7 @@ def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any])
         asyncio.set_event_loop(None)
     if monitor.duplicate_urns:
         raise CaptureError(f"duplicate resource URNs: {', '.join(monitor.duplicate_urns)}")
-    return Capture(stack, region, cloud.resources, outputs, set(cloud.unmodelled))
+    return Capture(stack, region, cloud.resources, outputs, set(cloud.unmodelled), secret_outputs)
 
 
 async def _stack_outputs() -> dict[str, Any]:

@@ -1,35 +1,114 @@
-"""The ``ackflow`` command: run the stack on this machine, or print its offline plan."""
+"""The ``ackflow`` command: run a stack on this machine, or print its offline plan."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
+import time
+from pathlib import Path
 
 from rich.console import Console
 
+from local.async_engine import DEFAULT_TIME_SCALE
+from local.aws_services import AwsServices, PortBusy
 from local.capture import CaptureError, capture
 from local.preview import print_plan
+from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    errors = Console(stderr=True, soft_wrap=True)
+    try:
+        return args.run(args, console)
+    except (CaptureError, PortBusy, LookupError) as error:
+        errors.print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
+        return 2
+
+
+def _preview(args: argparse.Namespace, console: Console) -> int:
+    print_plan(capture(args.stack), console)
+    return 0
+
+
+def _up(args: argparse.Namespace, console: Console) -> int:
+    options = UpOptions(
+        stack=args.stack,
+        state_root=args.state_dir,
+        port_base=args.port_base,
+        time_scale=args.time_scale,
+    )
+    asyncio.run(serve(options, console))
+    return 0
+
+
+def _down(args: argparse.Namespace, console: Console) -> int:
+    ports = Ports.from_base(args.port_base)
+    AwsServices(args.state_dir / args.stack, ports.aws, "us-east-1").stop()
+    console.print(f"stopped the AWS services of stack {args.stack} (if any were running)")
+    return 0
+
+
+def _logs(args: argparse.Namespace, console: Console) -> int:
+    endpoints_file = args.state_dir / args.stack / "endpoints.json"
+    if not endpoints_file.is_file():
+        raise LookupError(f"no {endpoints_file}: start the stack with `ackflow up` first")
+    functions = json.loads(endpoints_file.read_text())["functions"]
+    if args.function not in functions:
+        raise LookupError(f"no function {args.function!r}; functions: {', '.join(functions)}")
+    log = args.state_dir / args.stack / "logs" / f"{args.function}.log"
+    with log.open() if log.exists() else open("/dev/null") as stream:
+        while True:
+            line = stream.readline()
+            if line:
+                sys.stdout.write(line)
+            elif not args.follow:
+                return 0
+            else:
+                time.sleep(0.2)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ackflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    preview = commands.add_parser(
-        "preview", help="print the resources a stack declares (no AWS account, no Pulumi CLI)"
-    )
-    preview.add_argument("--stack", default="dev", help="reads Pulumi.<stack>.yaml (default: dev)")
-    args = parser.parse_args(argv)
 
-    console = Console()
-    try:
-        result = capture(args.stack)
-    except CaptureError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
-        return 2
-    print_plan(result, console)
-    return 0
+    def command(name: str, run, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help)
+        sub.add_argument("--stack", default="dev", help="reads Pulumi.<stack>.yaml (default: dev)")
+        sub.set_defaults(run=run)
+        return sub
+
+    command("preview", _preview, "print the resources a stack declares (no AWS, no Pulumi CLI)")
+    up = command("up", _up, "serve the stack on this machine with AWS's async semantics")
+    down = command("down", _down, "stop AWS services a crashed `ackflow up` left running")
+    logs = command("logs", _logs, "print a local function's log (invocations and request ids)")
+    logs.add_argument("function", help="the function's name, as the endpoints table shows it")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    for sub in (up, down, logs):
+        sub.add_argument(
+            "--state-dir", type=Path, default=Path(".ackflow"), help="default: .ackflow"
+        )
+    for sub in (up, down):
+        sub.add_argument(
+            "--port-base",
+            type=int,
+            default=DEFAULT_PORT_BASE,
+            help=f"REST, Lambda and AWS services listen on this port and the next ones "
+            f"(default: {DEFAULT_PORT_BASE})",
+        )
+    up.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEFAULT_TIME_SCALE,
+        help=f"multiplies AWS's retry delays and event ages (default: {DEFAULT_TIME_SCALE}: "
+        "a full retry cycle takes seconds)",
+    )
+    return parser
 
 
 if __name__ == "__main__":

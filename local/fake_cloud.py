@@ -171,9 +171,7 @@ _OUTPUTS: dict[str, Callable[[_Scope], dict[str, Any]]] = {
     "aws:apigateway/requestValidator:RequestValidator": lambda s: {
         "_id": _short_id(f"validator/{s.name}", 6)
     },
-    "aws:apigateway/deployment:Deployment": lambda s: {
-        "_id": _short_id(f"deployment/{s.name}", 6)
-    },
+    "aws:apigateway/deployment:Deployment": lambda s: {"_id": _short_id(f"deployment/{s.name}", 6)},
     "aws:apigateway/stage:Stage": _stage,
     "aws:apigateway/methodSettings:MethodSettings": lambda s: {},
 }

@@ -51,14 +51,56 @@ def _queue(i: dict[str, Any]) -> list[str]:
     return [f"kept {days} days, {encrypted}"]
 
 
+def _graphql_api(i: dict[str, Any]) -> list[str]:
+    extra = [p.get("authenticationType") for p in i.get("additionalAuthenticationProviders") or []]
+    logs = (i.get("logConfig") or {}).get("fieldLogLevel", "off")
+    return [
+        f"auth {i.get('authenticationType')}" + (f" + {', '.join(extra)}" if extra else ""),
+        f"field logs {logs}, X-Ray {'on' if i.get('xrayEnabled') else 'off'}",
+    ]
+
+
+def _resolver(i: dict[str, Any]) -> list[str]:
+    code = i.get("code") or ""
+    invocation = next((kind for kind in ("Event", "RequestResponse") if f"'{kind}'" in code), None)
+    runtime = (i.get("runtime") or {}).get("name")
+    return [
+        f"{i.get('type')}.{i.get('field')}  {runtime}"
+        + (f"  invokes {invocation}" if invocation else "")
+    ]
+
+
+def _integration(i: dict[str, Any]) -> list[str]:
+    invocation = (i.get("requestParameters") or {}).get(
+        "integration.request.header.X-Amz-Invocation-Type"
+    )
+    return [f"{i.get('type')}" + (f", X-Amz-Invocation-Type ← {invocation}" if invocation else "")]
+
+
 _SUMMARIES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "aws:appsync/graphQLApi:GraphQLApi": _graphql_api,
+    "aws:appsync/resolver:Resolver": _resolver,
+    "aws:appsync/dataSource:DataSource": lambda i: [f"{i.get('type')} data source {i.get('name')}"],
+    "aws:apigateway/method:Method": lambda i: [
+        f"{i.get('httpMethod')}, authorization {i.get('authorization')}"
+    ],
+    "aws:apigateway/integration:Integration": _integration,
+    "aws:apigateway/integrationResponse:IntegrationResponse": lambda i: [
+        f"{i.get('statusCode')} when {i.get('selectionPattern') or 'no error'}"
+    ],
+    "aws:apigateway/stage:Stage": lambda i: [f"stage {i.get('stageName')}, access logs on"],
+    "aws:apigateway/methodSettings:MethodSettings": lambda i: [
+        f"throttling burst {_int((i.get('settings') or {}).get('throttlingBurstLimit'))}, "
+        f"rate {_int((i.get('settings') or {}).get('throttlingRateLimit'))}/s"
+    ],
+    "aws:lambda/permission:Permission": lambda i: [
+        f"{i.get('principal')} may invoke {i.get('function')} from {i.get('sourceArn')}"
+    ],
     "aws:lambda/function:Function": _function,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": _invoke_config,
     "aws:iam/rolePolicy:RolePolicy": _policy,
     "aws:sqs/queue:Queue": _queue,
-    "aws:cloudwatch/logGroup:LogGroup": lambda i: [
-        f"{i.get('name')}, kept {_int(i.get('retentionInDays'))} days"
-    ],
+    "aws:cloudwatch/logGroup:LogGroup": lambda i: [f"kept {_int(i.get('retentionInDays'))} days"],
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda i: [
         f"{i.get('namespace')} {i.get('metricName')} ≥ {_int(i.get('threshold'))}"
     ],
@@ -79,7 +121,8 @@ def plan_tree(capture: Capture) -> Tree:
     if capture.outputs:
         outputs = tree.add("[bold]outputs[/]")
         for name, value in capture.outputs.items():
-            outputs.add(f"{name} = {value}")
+            shown = "[secret]" if name in capture.secret_outputs else value
+            outputs.add(f"{name} = {shown}")
     return tree
 
 
@@ -101,7 +144,7 @@ def _add(tree: Tree, resource: RecordedResource, capture: Capture) -> None:
     branch = tree.add(f"[{style}]{resource.type}[/] {resource.name}")
     for line in summarize(resource):
         branch.add(f"[dim]{line}[/]")
-    for child in capture.children(resource):
+    for child in sorted(capture.children(resource), key=lambda r: (r.type, r.name)):
         _add(branch, child, capture)
 
 

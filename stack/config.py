@@ -19,11 +19,12 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from workloads import Workload, WorkloadSettings
+from workloads import Workload, WorkloadSettings, check_log_retention
 
 __all__ = ["ApiSettings", "ConfigError", "StackConfig", "parse_stack_config"]
 
@@ -62,7 +63,9 @@ class ApiSettings(_Model):
     throttling: Throttling = Throttling()
     field_log_level: Literal["NONE", "ERROR", "INFO", "DEBUG", "ALL"] = "ERROR"
     xray: StrictBool = False
-    log_retention_days: StrictInt = Field(14, ge=1, le=3653)
+    log_retention_days: StrictInt = 14
+
+    _retention = field_validator("log_retention_days")(check_log_retention)
 
     @model_validator(mode="after")
     def _cognito_needs_pool(self) -> ApiSettings:
@@ -148,7 +151,7 @@ def _describe(model: type[BaseModel], error: ValidationError, prefix: str) -> li
             lines.append(f"{key}: required but not set")
         elif not path:
             lines.append(f"{prefix}: {message}")
-        elif detail["type"] == "value_error":
+        elif detail["type"] == "value_error" and message.startswith(repr(detail["input"])):
             lines.append(f"{key}: {message}")
         else:
             lines.append(f"{key}: {detail['input']!r} is not allowed: {message}")

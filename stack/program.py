@@ -9,7 +9,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import AsyncWorker, AsyncWorkerArgs
+from components import AsyncResolverApi, AsyncWorker, AsyncWorkerArgs
+from components.api_args import (
+    ApiTarget,
+    AsyncResolverApiArgs,
+    GraphQLOperation,
+    RestRoute,
+    Throttling,
+)
 from components.bundle import Bundler, LambdaBundler, SourceBundler
 from components.destinations import (
     Destination,
@@ -18,9 +25,17 @@ from components.destinations import (
     destination_for_arn,
 )
 from stack.config import ConfigError, StackConfig, parse_stack_config, read_pulumi_config
-from workloads import StackContext, Workload, WorkloadSettings, discover
+from workloads import (
+    WORKLOADS_ROOT,
+    HttpRoute,
+    Invocation,
+    StackContext,
+    Workload,
+    WorkloadSettings,
+    discover,
+)
 
-__all__ = ["BUNDLER_ENV", "build_workers", "main"]
+__all__ = ["BUNDLER_ENV", "build_api", "build_workers", "main"]
 
 BUNDLER_ENV = "ACKFLOW_BUNDLER"
 """``source`` ships each workload folder as it is (offline preview, local runtime, tests);
@@ -42,14 +57,22 @@ _WORKER_FIELDS = (
 )
 
 
-def main() -> None:
-    """Entry point of ``__main__.py``."""
-    available = discover()
+def main(workloads_root: Path = WORKLOADS_ROOT) -> None:
+    """Entry point of ``__main__.py``; ``workloads_root`` is where plugins are discovered."""
+    available = discover(workloads_root)
     try:
         config = parse_stack_config(read_pulumi_config(), available)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
     workers = build_workers(config, available, _bundler(), _stack_context())
+    api = build_api(config, available, workers)
+    if api.graphql:
+        pulumi.export("graphqlUrl", api.graphql.graphql_url)
+        pulumi.export("realtimeUrl", api.graphql.realtime_url)
+        if api.graphql.api_key is not None:
+            pulumi.export("apiKey", api.graphql.api_key)
+    if api.rest:
+        pulumi.export("restUrl", api.rest.url)
     for name, worker in workers.items():
         pulumi.export(f"{name}FunctionName", worker.function_name)
         for slot, binding in (("Success", worker.success), ("Failure", worker.failure)):
@@ -73,24 +96,105 @@ def build_workers(
     }
 
 
+def build_api(
+    config: StackConfig, workloads: dict[str, Workload], workers: dict[str, AsyncWorker]
+) -> AsyncResolverApi:
+    """The stack's one AsyncResolverApi, taking every enabled workload's operations."""
+    api = config.api
+    enabled = {name: workloads[name] for name in config.workloads}
+    return AsyncResolverApi(
+        "api",
+        AsyncResolverApiArgs(
+            targets=[_target(name, worker) for name, worker in workers.items()],
+            schema_fragments={name: w.schema_fragment for name, w in enabled.items()},
+            graphql=[
+                GraphQLOperation(
+                    workload=name,
+                    type_name=field.type_name,
+                    field_name=field.field_name,
+                    target=f"{name}-{field.function}",
+                    invocation=_LAMBDA_INVOCATION[field.invocation],
+                )
+                for name, workload in enabled.items()
+                for field in workload.graphql
+            ],
+            routes=[
+                _rest_route(name, route, config.workloads[name])
+                for name, workload in enabled.items()
+                for route in workload.routes
+            ],
+            streaming_targets=[f"{name}-worker" for name, w in enabled.items() if w.streams],
+            auth=api.auth,
+            api_key_days=api.api_key_days,
+            cognito_user_pool_id=api.cognito_user_pool_id,
+            stage_name=api.stage_name,
+            throttling=Throttling(
+                burst_limit=api.throttling.burst_limit, rate_limit=api.throttling.rate_limit
+            ),
+            field_log_level=api.field_log_level,
+            xray=api.xray,
+            log_retention_days=api.log_retention_days,
+        ),
+    )
+
+
+_LAMBDA_INVOCATION = {
+    Invocation.EVENT: "Event",
+    Invocation.REQUEST_RESPONSE: "RequestResponse",
+    Invocation.CLIENT: "client",
+}
+
+
+def _target(workload: str, worker: AsyncWorker) -> ApiTarget:
+    return ApiTarget(
+        key=f"{workload}-worker",
+        workload=workload,
+        function_name=worker.function_name,
+        function_arn=worker.function_arn,
+        invoke_arn=worker.function.invoke_arn,
+        role_name=worker.role_name,
+    )
+
+
+def _rest_route(workload: str, route: HttpRoute, settings: WorkloadSettings) -> RestRoute:
+    return RestRoute(
+        workload=workload,
+        method=route.method,
+        path=route.path,
+        target=f"{workload}-{route.function}",
+        invocation=(
+            "proxy"
+            if route.function == "front"
+            else _LAMBDA_INVOCATION[route.invocation_for(settings)]
+        ),
+        body_schema=route.body_schema,
+        request_template=route.request_template,
+        response_template=route.response_template,
+        accepted_template=route.accepted_template,
+    )
+
+
 def worker_args(
     workload: Workload, settings: WorkloadSettings, bundler: Bundler, context: StackContext
 ) -> AsyncWorkerArgs:
     """Merge AsyncWorker defaults, the workload's defaults and the stack's settings."""
-    chosen: dict[str, Any] = dict(workload.worker.defaults)
-    chosen.update(
-        {field: getattr(settings, field) for field in _WORKER_FIELDS}
-        | {"on_success": settings.on_success, "on_failure": settings.on_failure}
-    )
-    overrides = {key: value for key, value in chosen.items() if value is not None}
-    for slot, kind in (
-        ("on_success", DestinationKind.SUCCESS),
-        ("on_failure", DestinationKind.FAILURE),
-    ):
-        if slot in overrides:
-            overrides[slot] = _destination(overrides[slot], kind)
-    if settings.dlq:
-        overrides["dlq"] = _destination(settings.dlq, DestinationKind.DEAD_LETTER)
+    stack_settings = {
+        name: getattr(settings, name)
+        for name in (*_WORKER_FIELDS, "on_success", "on_failure", "dlq")
+    }
+    chosen: dict[str, Any] = {
+        **workload.worker.defaults,
+        **{name: value for name, value in stack_settings.items() if value is not None},
+    }
+    slots = {
+        "on_success": DestinationKind.SUCCESS,
+        "on_failure": DestinationKind.FAILURE,
+        "dlq": DestinationKind.DEAD_LETTER,
+    }
+    overrides = {
+        name: _destination(value, slots[name]) if name in slots else value
+        for name, value in chosen.items()
+    }
     architecture = overrides.get("architecture", "arm64")
     return AsyncWorkerArgs(
         code=bundler.bundle(workload.directory, architecture),
@@ -102,10 +206,10 @@ def worker_args(
 
 
 def _destination(setting: str | bool, kind: DestinationKind) -> Destination | None:
-    """``queue``/``true`` is a new queue, ``none`` is no destination, else an existing ARN."""
+    """``queue``/``true`` is a new queue, ``none``/``false`` none, else an existing ARN."""
     if setting in ("queue", True):
         return SqsDestination()
-    if setting == "none":
+    if setting in ("none", False):
         return None
     assert isinstance(setting, str)
     return destination_for_arn(setting, kind)

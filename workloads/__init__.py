@@ -33,6 +33,7 @@ __all__ = [
     "Workload",
     "WorkloadError",
     "WorkloadSettings",
+    "check_log_retention",
     "discover",
 ]
 
@@ -53,6 +54,13 @@ class Invocation(StrEnum):
     """Synchronous: the front answers with the function's result."""
     CLIENT = "client"
     """REST only: the caller picks with an ``InvocationType`` header (default RequestResponse)."""
+
+
+def check_log_retention(days: int | None) -> int | None:
+    """A pydantic validator: CloudWatch takes only some retention periods."""
+    if days is not None and days not in limits.LOG_RETENTION_DAYS:
+        raise ValueError(f"CloudWatch keeps logs for one of {limits.LOG_RETENTION_DAYS} days")
+    return days
 
 
 class WorkloadSettings(BaseModel):
@@ -89,12 +97,7 @@ class WorkloadSettings(BaseModel):
     failure_alarm: StrictBool | None = None
     """A CloudWatch alarm on the first record that reaches the failure destination."""
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention_is_one_cloudwatch_takes(cls, days: int | None) -> int | None:
-        if days is not None and days not in limits.LOG_RETENTION_DAYS:
-            raise ValueError(f"CloudWatch keeps logs for one of {limits.LOG_RETENTION_DAYS} days")
-        return days
+    _retention = field_validator("log_retention_days")(check_log_retention)
 
     @field_validator("on_success", "on_failure", "dlq")
     @classmethod

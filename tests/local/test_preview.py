@@ -71,7 +71,7 @@ def test_capture_records_component_parents_and_registered_outputs():
 
 def test_policy_summary_lists_one_line_per_statement():
     result = capture("dev")
-    (policy,) = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    policy = result.named("aws:iam/rolePolicy:RolePolicy", "squaring-worker")
     lines = summarize(policy)
     statements = json.loads(policy.inputs["policy"])["Statement"]
     assert len(lines) == len(statements) == 3
@@ -79,7 +79,7 @@ def test_policy_summary_lists_one_line_per_statement():
 
 
 def test_capture_refuses_a_stack_file_that_does_not_exist(tmp_path):
-    with pytest.raises(CaptureError, match="no stack file Pulumi.qa.yaml"):
+    with pytest.raises(CaptureError, match=r"no stack file Pulumi\.qa\.yaml"):
         capture("qa", project_dir=tmp_path)
 
 

@@ -1,0 +1,203 @@
+"""``ackflow up``: serve a captured stack on this machine until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from rich.console import Console
+from rich.table import Table
+
+from local.async_engine import DEFAULT_TIME_SCALE, AsyncEngine
+from local.aws_services import AwsServices, PortBusy, local_credentials, port_is_free
+from local.capture import Capture, capture
+from local.destinations import DestinationSender
+from local.lambda_service import LambdaService
+from local.model import LocalFunction, functions_from_capture
+from local.rest_gateway import create_rest_app
+
+__all__ = ["DEFAULT_PORT_BASE", "Ports", "UpOptions", "serve"]
+
+DEFAULT_PORT_BASE = 4750
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The loopback ports of one running stack, consecutive from a base."""
+
+    rest: int
+    lambda_: int
+    aws: int
+
+    @classmethod
+    def from_base(cls, base: int) -> Ports:
+        return cls(rest=base, lambda_=base + 1, aws=base + 2)
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    stack: str = "dev"
+    state_root: Path = Path(".ackflow")
+    port_base: int = DEFAULT_PORT_BASE
+    time_scale: float = DEFAULT_TIME_SCALE
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state_root / self.stack
+
+
+async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None = None) -> None:
+    """Capture the stack, start every local service, and run until ``stop`` (or a signal)."""
+    stop = stop or _stop_on_signals()
+    ports = Ports.from_base(options.port_base)
+    for name, port in (("REST gateway", ports.rest), ("Lambda service", ports.lambda_)):
+        if not port_is_free(port):
+            raise PortBusy(
+                f"port {port} ({name}) is in use by another program; "
+                "pick other ports with --port-base"
+            )
+    stack = capture(options.stack)
+    functions = functions_from_capture(stack)
+    services = AwsServices(options.state_dir, ports.aws, stack.region)
+    adopted = services.start()
+    services.provision(stack)
+
+    lambda_url = f"http://127.0.0.1:{ports.lambda_}"
+    lambda_service = LambdaService(
+        functions,
+        lambda function: _function_environment(function, stack.region, services.url, lambda_url),
+        options.state_dir / "logs",
+    )
+    engine = AsyncEngine(
+        options.state_dir / "events.sqlite3",
+        functions,
+        lambda_service,
+        DestinationSender(endpoint_url=services.url, region=stack.region),
+        time_scale=options.time_scale,
+    )
+    lambda_service.events = engine
+    runners = [
+        await _serve_app(lambda_service.app(), ports.lambda_),
+        await _serve_app(create_rest_app(stack, lambda_service), ports.rest),
+    ]
+    endpoints = _endpoints(options, stack, services, ports, lambda_service, functions)
+    _write_endpoints(options.state_dir / "endpoints.json", endpoints)
+    _print_endpoints(console, endpoints, adopted, options)
+
+    engine_task = asyncio.create_task(engine.run())
+    try:
+        await stop.wait()
+    finally:
+        console.print("[dim]shutting down…[/]")
+        engine.stop()
+        await engine_task
+        for runner in runners:
+            await runner.cleanup()
+        await lambda_service.close()
+        services.stop()
+
+
+def _function_environment(
+    function: LocalFunction, region: str, aws_url: str, lambda_url: str
+) -> dict[str, str]:
+    """The function's own variables plus what Lambda sets and the local endpoints."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **function.environment,
+        **local_credentials(region),
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+        "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group,
+        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+        "LAMBDA_TASK_ROOT": str(function.code_dir),
+        "_HANDLER": function.handler,
+    }
+
+
+async def _serve_app(app: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def _endpoints(
+    options: UpOptions,
+    stack: Capture,
+    services: AwsServices,
+    ports: Ports,
+    lambda_service: LambdaService,
+    functions: Mapping[str, LocalFunction],
+) -> dict[str, Any]:
+    stage = next((r.inputs["stageName"] for r in stack.of_type("aws:apigateway/stage:Stage")), None)
+    workloads: dict[str, Any] = {}
+    for worker in stack.of_type("ackflow:index:AsyncWorker"):
+        outputs = worker.component_outputs
+        name = worker.name.removesuffix("-worker")
+        function_name = outputs["functionName"]
+        workloads[name] = {
+            "function_name": function_name,
+            "success_queue_url": services.queue_urls.get(outputs.get("successDestinationArn")),
+            "failure_queue_url": services.queue_urls.get(outputs.get("failureDestinationArn")),
+            "log_file": str(lambda_service.log_path(function_name).resolve()),
+        }
+    return {
+        "stack": options.stack,
+        "region": stack.region,
+        "rest_url": f"http://127.0.0.1:{ports.rest}/{stage}" if stage else None,
+        "aws_endpoint_url": services.url,
+        "lambda_endpoint_url": f"http://127.0.0.1:{ports.lambda_}",
+        "time_scale": options.time_scale,
+        "state_dir": str(options.state_dir.resolve()),
+        "functions": sorted(functions),
+        "workloads": workloads,
+    }
+
+
+def _write_endpoints(path: Path, endpoints: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(endpoints, indent=2) + "\n")
+    temporary.replace(path)
+
+
+def _print_endpoints(
+    console: Console, endpoints: Mapping[str, Any], adopted: bool, options: UpOptions
+) -> None:
+    table = Table(title=f"ackflow · stack {endpoints['stack']} · local", title_justify="left")
+    table.add_column("what")
+    table.add_column("where", overflow="fold")
+    table.add_row("REST API", endpoints["rest_url"] or "—")
+    table.add_row("AWS services (moto)", endpoints["aws_endpoint_url"])
+    table.add_row("Lambda", endpoints["lambda_endpoint_url"])
+    for name, workload in endpoints["workloads"].items():
+        table.add_row(f"{name}: function", workload["function_name"])
+        table.add_row(f"{name}: success queue", workload["success_queue_url"] or "—")
+        table.add_row(f"{name}: failure queue", workload["failure_queue_url"] or "—")
+        table.add_row(f"{name}: log", workload["log_file"])
+    console.print(table)
+    console.print(f"endpoints written to {options.state_dir / 'endpoints.json'}")
+    if adopted:
+        console.print("[yellow]adopted the AWS services a previous run left running[/]")
+    console.print(
+        f"time scale {options.time_scale}: AWS's 1 + 2 minute retries take "
+        f"{60 * options.time_scale:g} + {120 * options.time_scale:g} s. Ctrl-C stops."
+    )
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop

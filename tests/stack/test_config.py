@@ -1,0 +1,401 @@
+"""Tests for stack.config: bad stack config stops the program before any resource is made.
+
+Every rule is checked twice: on ``parse_stack_config`` and end to end, through the real
+``__main__.py`` under the fake cloud (``capture``), where the program turns ``ConfigError``
+into ``pulumi.RunError`` and ``capture`` turns that into ``CaptureError``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.bundle import SourceBundler
+from local.capture import Capture, CaptureError, capture, evaluate
+from local.fake_cloud import RecordedResource
+from stack import program
+from stack.config import ConfigError, StackConfig, parse_stack_config
+from workloads import Function, StackContext, discover
+
+FUNCTION = "aws:lambda/function:Function"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+QUEUE = "aws:sqs/queue:Queue"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+REGION = {"aws:region": "us-east-1"}
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:failed-squares"
+LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:consumer"
+BUCKET_ARN = "arn:aws:s3:::ackflow-results"
+
+
+@pytest.fixture(scope="module")
+def available() -> dict:
+    return discover()
+
+
+def pulumi_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """``{"workloads": ...}`` as the flat Pulumi config ``capture`` takes."""
+    return REGION | {f"ackflow:{key}": value for key, value in raw.items()}
+
+
+def squaring(**settings: Any) -> dict[str, Any]:
+    return {"workloads": {"squaring": settings}}
+
+
+def mentions(message: str, value: str) -> bool:
+    """Whether ``value`` appears in ``message`` as a whole token (``10`` is not in ``1096``)."""
+    return re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w-]|\.\w)", message) is not None
+
+
+def known(mapping: dict[str, Any], *path: str) -> Any:
+    value: Any = mapping
+    for key in path:
+        assert isinstance(value, dict), f"{'.'.join(path)}: {key!r} is under a {value!r}"
+        value = value.get(key)
+        assert value is not None, f"{'.'.join(path)}: {key!r} is not set in {mapping!r}"
+    return value
+
+
+def one(cap: Capture, type_token: str, name: str = "squaring-worker") -> RecordedResource:
+    """The squaring worker's one resource of that type (the API has log groups and roles too)."""
+    return cap.named(type_token, name)
+
+
+# --- one case per rule -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad config and what its one problem line must say."""
+
+    raw: dict[str, Any]
+    key: str
+    """The full key, as ``ackflow:workloads.squaring.retries``."""
+    value: str
+    """The bad value as the message shows it."""
+    allowed: tuple[str, ...]
+    """Fragments saying what is allowed."""
+
+
+CASES = {
+    "retries-above-2": Case(
+        squaring(retries=3), "ackflow:workloads.squaring.retries", "3", ("less than or equal to 2",)
+    ),
+    "retries-below-0": Case(
+        squaring(retries=-1),
+        "ackflow:workloads.squaring.retries",
+        "-1",
+        ("greater than or equal to 0",),
+    ),
+    "age-below-60": Case(
+        squaring(maxEventAgeSeconds=59),
+        "ackflow:workloads.squaring.maxEventAgeSeconds",
+        "59",
+        ("greater than or equal to 60",),
+    ),
+    "age-above-21600": Case(
+        squaring(maxEventAgeSeconds=21601),
+        "ackflow:workloads.squaring.maxEventAgeSeconds",
+        "21601",
+        ("less than or equal to 21600",),
+    ),
+    "string-for-int": Case(
+        squaring(retries="two"),
+        "ackflow:workloads.squaring.retries",
+        "'two'",
+        ("valid integer",),
+    ),
+    "numeric-string-for-int": Case(
+        squaring(memoryMb="512"),
+        "ackflow:workloads.squaring.memoryMb",
+        "'512'",
+        ("valid integer",),
+    ),
+    "true-for-int": Case(
+        squaring(retries=True), "ackflow:workloads.squaring.retries", "True", ("valid integer",)
+    ),
+    "false-for-int": Case(
+        squaring(timeoutSeconds=False),
+        "ackflow:workloads.squaring.timeoutSeconds",
+        "False",
+        ("valid integer",),
+    ),
+    "unknown-architecture": Case(
+        squaring(architecture="x86"),
+        "ackflow:workloads.squaring.architecture",
+        "'x86'",
+        ("'arm64'", "'x86_64'"),
+    ),
+    "unknown-workload-near": Case(
+        {"workloads": {"sqaring": {}}},
+        "ackflow:workloads.sqaring",
+        "'sqaring'",
+        ("Did you mean 'squaring'?", "Available: squaring"),
+    ),
+    "unknown-workload-far": Case(
+        {"workloads": {"translation": {}}},
+        "ackflow:workloads.translation",
+        "'translation'",
+        ("Available: squaring",),
+    ),
+    "misspelt-workload-key": Case(
+        squaring(maxEventAgeSecond=900),
+        "ackflow:workloads.squaring.maxEventAgeSecond",
+        "'maxEventAgeSecond'",
+        ("Did you mean 'maxEventAgeSeconds'?", "retries"),
+    ),
+    "misspelt-namespace-key": Case(
+        {"workload": {"squaring": {}}},
+        "ackflow:workload",
+        "'workload'",
+        ("Did you mean 'workloads'?", "api, workloads"),
+    ),
+    "misspelt-api-key": Case(
+        {"api": {"apiKeyDay": 30}},
+        "ackflow:api.apiKeyDay",
+        "'apiKeyDay'",
+        ("Did you mean 'apiKeyDays'?", "auth"),
+    ),
+    "s3-on-success": Case(
+        squaring(onSuccess=BUCKET_ARN),
+        "ackflow:workloads.squaring.onSuccess",
+        repr(BUCKET_ARN),
+        ("an SQS queue", "an SNS topic", "an EventBridge bus", "a Lambda function", "'none'"),
+    ),
+    "junk-on-failure": Case(
+        squaring(onFailure="my-queue"),
+        "ackflow:workloads.squaring.onFailure",
+        "'my-queue'",
+        ("an SQS queue", "an S3 bucket", "'queue'", "'none'"),
+    ),
+    "lambda-as-dlq": Case(
+        squaring(dlq=LAMBDA_ARN),
+        "ackflow:workloads.squaring.dlq",
+        repr(LAMBDA_ARN),
+        ("an SQS queue", "an SNS topic", "true"),
+    ),
+    "cognito-without-pool": Case(
+        {"api": {"auth": "cognito"}},
+        "ackflow:api",
+        "'cognito'",
+        ("cognitoUserPoolId",),
+    ),
+    "log-retention-not-a-cloudwatch-value": Case(
+        squaring(logRetentionDays=10),
+        "ackflow:workloads.squaring.logRetentionDays",
+        "10",
+        ("1, 3, 5, 7, 14, 30",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_parse_names_full_key_bad_value_and_what_is_allowed(case: Case, available: dict):
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(case.raw, available)
+
+    assert len(caught.value.problems) == 1, caught.value.problems
+    problem = caught.value.problems[0]
+    assert problem.startswith(f"{case.key}: "), problem
+    assert mentions(problem, case.value), f"{case.value} not named in: {problem}"
+    for fragment in case.allowed:
+        assert fragment in problem, f"{fragment!r} not in: {problem}"
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_program_stops_with_the_same_message_through_capture(case: Case):
+    with pytest.raises(CaptureError) as caught:
+        capture("dev", pulumi_config(case.raw))
+
+    message = str(caught.value)
+    assert message.startswith("Invalid stack config:"), message
+    assert f"  - {case.key}: " in message, message
+    assert mentions(message, case.value), f"{case.value} not named in: {message}"
+    for fragment in case.allowed:
+        assert fragment in message, f"{fragment!r} not in: {message}"
+
+
+BAD_EVERYWHERE = {
+    "workload": {},
+    "api": {"auth": "password", "apiKeyDays": 0},
+    "workloads": {"squaring": {"retries": 5, "memoryMb": 64}, "cubing": {}},
+}
+BAD_EVERYWHERE_KEYS = [
+    "ackflow:workload",
+    "ackflow:api.auth",
+    "ackflow:api.apiKeyDays",
+    "ackflow:workloads.squaring.retries",
+    "ackflow:workloads.squaring.memoryMb",
+    "ackflow:workloads.cubing",
+]
+
+
+def test_parse_reports_every_problem_at_once(available: dict):
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(BAD_EVERYWHERE, available)
+
+    problems = caught.value.problems
+    assert [p.split(": ", 1)[0] for p in problems] == BAD_EVERYWHERE_KEYS
+
+
+def test_program_reports_every_problem_at_once_through_capture():
+    with pytest.raises(CaptureError) as caught:
+        capture("dev", pulumi_config(BAD_EVERYWHERE))
+
+    lines = str(caught.value).splitlines()[1:]
+    assert [line.removeprefix("  - ").split(": ", 1)[0] for line in lines] == BAD_EVERYWHERE_KEYS
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{"workloads": ["squaring"]}, {"workloads": {"squaring": 5}}, {"api": "iam"}],
+    ids=["workloads-list", "settings-scalar", "api-scalar"],
+)
+def test_parse_refuses_a_scalar_or_list_where_a_map_is_expected(raw: dict, available: dict):
+    with pytest.raises(ConfigError, match="expected a map"):
+        parse_stack_config(raw, available)
+
+
+# --- no resource when config is bad ----------------------------------------------------------
+
+
+def run_main_keeping_the_error(config: dict[str, Any]) -> tuple[Capture, list[str]]:
+    """Evaluate ``stack.program.main()``; a RunError is kept, so what was declared can be read."""
+    errors: list[str] = []
+
+    def guarded_main() -> None:
+        try:
+            program.main()
+        except pulumi.RunError as error:
+            errors.append(str(error))
+
+    return evaluate(guarded_main, "dev", config), errors
+
+
+def test_good_config_declares_resources_when_main_runs_guarded():
+    # The control for the test below: the guard itself hides no resource.
+    cap, errors = run_main_keeping_the_error(pulumi_config(squaring(retries=1)))
+
+    assert errors == []
+    assert len(cap.resources) >= 8
+    assert one(cap, FUNCTION)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        squaring(retries=3),
+        squaring(onFailure="junk"),
+        {"workloads": {"squaring": {}, "cubing": {}}},  # one good workload, one unknown
+        {"api": {"auth": "cognito"}, "workloads": {"squaring": {}}},
+    ],
+    ids=["bad-retries", "bad-destination", "good-and-unknown-workload", "bad-api-good-workload"],
+)
+def test_bad_config_declares_no_resource_at_all(raw: dict):
+    cap, errors = run_main_keeping_the_error(pulumi_config(raw))
+
+    assert len(errors) == 1
+    assert errors[0].startswith("Invalid stack config:")
+    assert cap.resources == []
+    assert cap.outputs == {}
+
+
+# --- valid settings flow into the worker -----------------------------------------------------
+
+
+def test_dev_stack_file_settings_reach_the_invoke_config_and_log_group():
+    cap = capture("dev")
+    invoke = one(cap, INVOKE_CONFIG)
+
+    assert known(invoke.inputs, "maximumRetryAttempts") == 1
+    assert known(invoke.inputs, "maximumEventAgeInSeconds") == 900
+    log_group = one(cap, "aws:cloudwatch/logGroup:LogGroup")
+    assert known(log_group.inputs, "retentionInDays") == 7
+
+
+def test_dlq_true_creates_a_dead_letter_queue_for_the_worker():
+    cap = capture("dev", pulumi_config(squaring(dlq=True)))
+    dlq = cap.named(QUEUE, "squaring-worker-dlq")
+
+    dlq_arn = known(dlq.outputs, "arn")
+    assert known(one(cap, FUNCTION).inputs, "deadLetterConfig", "targetArn") == dlq_arn
+    assert known(dlq.inputs, "sqsManagedSseEnabled") is True
+
+
+def test_dlq_false_and_unset_create_no_dead_letter_queue():
+    for settings in ({"dlq": False}, {}):
+        cap = capture("dev", pulumi_config(squaring(**settings)))
+        assert sorted(q.name for q in cap.of_type(QUEUE)) == [
+            "squaring-worker-failure",
+            "squaring-worker-success",
+        ]
+        assert "deadLetterConfig" not in one(cap, FUNCTION).inputs
+
+
+def test_on_success_none_drops_the_success_destination():
+    cap = capture("dev", pulumi_config(squaring(onSuccess="none")))
+    destinations = known(one(cap, INVOKE_CONFIG).inputs, "destinationConfig")
+
+    assert "onSuccess" not in destinations
+    assert known(destinations, "onFailure", "destination")
+    assert [q.name for q in cap.of_type(QUEUE)] == ["squaring-worker-failure"]
+    assert "squaringSuccessQueueUrl" not in cap.outputs
+    assert known(cap.outputs, "squaringFailureQueueUrl")
+
+
+def test_existing_sns_topic_on_failure_is_used_verbatim():
+    cap = capture("dev", pulumi_config(squaring(onFailure=TOPIC_ARN)))
+
+    invoke = one(cap, INVOKE_CONFIG)
+    assert known(invoke.inputs, "destinationConfig", "onFailure", "destination") == TOPIC_ARN
+    assert [q.name for q in cap.of_type(QUEUE)] == ["squaring-worker-success"]
+    statements = json.loads(known(one(cap, ROLE_POLICY).inputs, "policy"))["Statement"]
+    assert [s for s in statements if s["Resource"] == TOPIC_ARN] == [
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": TOPIC_ARN}
+    ]
+
+
+def test_stack_settings_override_aws_defaults_in_the_function():
+    settings = squaring(memoryMb=512, timeoutSeconds=60, architecture="x86_64", tracing=True)
+    function = one(capture("dev", pulumi_config(settings)), FUNCTION)
+
+    assert known(function.inputs, "memorySize") == 512
+    assert known(function.inputs, "timeout") == 60
+    assert known(function.inputs, "architectures") == ["x86_64"]
+    assert known(function.inputs, "tracingConfig", "mode") == "Active"
+
+
+def build_squaring_with_defaults(
+    defaults: dict[str, Any], stack_settings: dict[str, Any]
+) -> Capture:
+    """Build the squaring worker with ``Function.defaults`` set, as a workload may declare."""
+    workloads = discover()
+    workloads["squaring"] = replace(
+        workloads["squaring"], worker=Function(handler="handler.handler", defaults=defaults)
+    )
+    config: StackConfig = parse_stack_config(squaring(**stack_settings), workloads)
+    context = StackContext(
+        project="ackflow", stack="dev", region="us-east-1", account_id="000000000000"
+    )
+    return evaluate(
+        lambda: program.build_workers(config, workloads, SourceBundler(), context), "dev", REGION
+    )
+
+
+def test_workload_defaults_apply_when_the_stack_leaves_a_setting_unset():
+    cap = build_squaring_with_defaults({"timeout_seconds": 30, "memory_mb": 512}, {})
+    function = one(cap, FUNCTION)
+
+    assert known(function.inputs, "timeout") == 30
+    assert known(function.inputs, "memorySize") == 512
+
+
+def test_stack_settings_override_workload_defaults():
+    cap = build_squaring_with_defaults({"timeout_seconds": 30}, {"timeoutSeconds": 45})
+
+    assert known(one(cap, FUNCTION).inputs, "timeout") == 45
