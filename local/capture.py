@@ -131,10 +131,15 @@ def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any])
     return Capture(stack, region, cloud.resources, outputs, set(cloud.unmodelled), secret_outputs)
 
 
-async def _stack_outputs() -> dict[str, Any]:
+async def _stack_outputs() -> tuple[dict[str, Any], set[str]]:
     root = pulumi.runtime.settings.get_root_resource()
-    values = getattr(root, "outputs", {}) or {}
-    return {name: await pulumi.Output.from_input(value).future() for name, value in values.items()}
+    outputs = {
+        name: pulumi.Output.from_input(value)
+        for name, value in (getattr(root, "outputs", {}) or {}).items()
+    }
+    values = {name: await output.future() for name, output in outputs.items()}
+    secrets = {name for name, output in outputs.items() if await output.is_secret()}
+    return values, secrets
 
 
 def _urn_type(urn: str) -> str:
