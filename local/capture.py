@@ -26,6 +26,8 @@ __all__ = [
     "capture",
     "evaluate",
     "read_stack_file",
+    "stack_file",
+    "stack_name",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,12 +67,25 @@ class Capture:
         return matches[0]
 
 
-def read_stack_file(stack: str, project_dir: Path = PROJECT_ROOT) -> dict[str, Any]:
-    """The ``config:`` map of ``Pulumi.<stack>.yaml`` (secure values left out)."""
+def stack_file(stack: str, project_dir: Path = PROJECT_ROOT) -> Path:
+    """``Pulumi.<stack>.yaml`` of the project, which must exist."""
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))
         raise CaptureError(f"no stack file {path.name}; stacks here: {', '.join(known)}")
+    return path
+
+
+def stack_name(path: Path) -> str:
+    """``Pulumi.<stack>.yaml`` → ``<stack>``; any other file name is its stem."""
+    name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return name or path.stem
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The ``config:`` map of a stack file (secure values left out)."""
+    if not path.is_file():
+        raise CaptureError(f"no stack file {path}")
     document = yaml.safe_load(path.read_text()) or {}
     config = document.get("config") or {}
     return {
@@ -85,7 +100,7 @@ def capture(
 ) -> Capture:
     """Evaluate ``__main__.py`` for ``stack`` (config from its stack file unless given)."""
     if config is None:
-        config = read_stack_file(stack, project_dir)
+        config = read_stack_file(stack_file(stack, project_dir))
     main = project_dir / "__main__.py"
     return evaluate(lambda: runpy.run_path(str(main), run_name="__main__"), stack, config)
 

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from local.async_engine import DEFAULT_TIME_SCALE
 from local.aws_services import AwsServices, PortBusy
-from local.capture import CaptureError, capture
+from local.capture import CaptureError, capture, read_stack_file, stack_name
 from local.preview import print_plan
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 
@@ -32,13 +32,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _preview(args: argparse.Namespace, console: Console) -> int:
-    print_plan(capture(args.stack), console)
+    config = _config(args)
+    print_plan(capture(args.stack, config), console)
     return 0
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
+    config = _config(args)
     options = UpOptions(
         stack=args.stack,
+        config=config,
         state_root=args.state_dir,
         port_base=args.port_base,
         time_scale=args.time_scale,
@@ -73,6 +76,14 @@ def _logs(args: argparse.Namespace, console: Console) -> int:
                 time.sleep(0.2)
 
 
+def _config(args: argparse.Namespace) -> dict | None:
+    """The config of ``--stack-file`` (which also names the stack), else None."""
+    if args.stack_file is None:
+        return None
+    args.stack = stack_name(args.stack_file)
+    return read_stack_file(args.stack_file)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ackflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,12 +94,20 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("preview", _preview, "print the resources a stack declares (no AWS, no Pulumi CLI)")
+    preview = command(
+        "preview", _preview, "print the resources a stack declares (no AWS, no Pulumi CLI)"
+    )
     up = command("up", _up, "serve the stack on this machine with AWS's async semantics")
     down = command("down", _down, "stop AWS services a crashed `ackflow up` left running")
     logs = command("logs", _logs, "print a local function's log (invocations and request ids)")
     logs.add_argument("function", help="the function's name, as the endpoints table shows it")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    for sub in (preview, up):
+        sub.add_argument(
+            "--stack-file",
+            type=Path,
+            help="a stack file elsewhere (Pulumi.<stack>.yaml), instead of --stack",
+        )
     for sub in (up, down, logs):
         sub.add_argument(
             "--state-dir", type=Path, default=Path(".ackflow"), help="default: .ackflow"

@@ -63,7 +63,7 @@ class ExecutionEnvironment:
                 web.post(f"{RUNTIME_PREFIX}/init/error", self._init_failed),
             ]
         )
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from local.capture import Capture
@@ -121,7 +122,7 @@ def plan_tree(capture: Capture) -> Tree:
     if capture.outputs:
         outputs = tree.add("[bold]outputs[/]")
         for name, value in capture.outputs.items():
-            shown = "[secret]" if name in capture.secret_outputs else value
+            shown = "(secret)" if name in capture.secret_outputs else escape(str(value))
             outputs.add(f"{name} = {shown}")
     return tree
 

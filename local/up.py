@@ -44,6 +44,8 @@ class Ports:
 @dataclass(frozen=True)
 class UpOptions:
     stack: str = "dev"
+    config: Mapping[str, Any] | None = None
+    """The stack's config; None reads ``Pulumi.<stack>.yaml``."""
     state_root: Path = Path(".ackflow")
     port_base: int = DEFAULT_PORT_BASE
     time_scale: float = DEFAULT_TIME_SCALE
@@ -63,7 +65,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
                 f"port {port} ({name}) is in use by another program; "
                 "pick other ports with --port-base"
             )
-    stack = capture(options.stack)
+    # Pulumi's mock runtime drives its own event loop: evaluate the program in a thread.
+    stack = await asyncio.to_thread(capture, options.stack, options.config)
     functions = functions_from_capture(stack)
     services = AwsServices(options.state_dir, ports.aws, stack.region)
     adopted = services.start()
@@ -125,7 +128,7 @@ def _function_environment(
 
 
 async def _serve_app(app: web.Application, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner

@@ -35,11 +35,13 @@ from workloads import (
     discover,
 )
 
-__all__ = ["BUNDLER_ENV", "build_api", "build_workers", "main"]
+__all__ = ["BUNDLER_ENV", "WORKLOADS_PATH_ENV", "build_api", "build_workers", "main"]
 
 BUNDLER_ENV = "ACKFLOW_BUNDLER"
 """``source`` ships each workload folder as it is (offline preview, local runtime, tests);
 anything else vendors requirements for Lambda, as ``pulumi up`` needs."""
+
+WORKLOADS_PATH_ENV = "ACKFLOW_WORKLOADS_PATH"
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,8 +60,13 @@ _WORKER_FIELDS = (
 
 
 def main(workloads_root: Path = WORKLOADS_ROOT) -> None:
-    """Entry point of ``__main__.py``; ``workloads_root`` is where plugins are discovered."""
-    available = discover(workloads_root)
+    """Entry point of ``__main__.py``.
+
+    Workloads are discovered in ``workloads_root`` and in the folders listed in
+    ``ACKFLOW_WORKLOADS_PATH`` (separated like ``PATH``), for workloads kept elsewhere.
+    """
+    extra = os.environ.get(WORKLOADS_PATH_ENV, "")
+    available = discover(workloads_root, *(Path(p) for p in extra.split(os.pathsep) if p))
     try:
         config = parse_stack_config(read_pulumi_config(), available)
     except ConfigError as error:
@@ -106,7 +113,9 @@ def build_api(
         "api",
         AsyncResolverApiArgs(
             targets=[_target(name, worker) for name, worker in workers.items()],
-            schema_fragments={name: w.schema_fragment for name, w in enabled.items()},
+            schema_fragments={
+                name: w.schema_fragment for name, w in enabled.items() if w.schema_fragment
+            },
             graphql=[
                 GraphQLOperation(
                     workload=name,

@@ -201,15 +201,22 @@ class Workload:
         return {"worker": self.worker} | ({"front": self.front} if self.front else {})
 
 
-def discover(root: Path = WORKLOADS_ROOT) -> dict[str, Workload]:
-    """Find every workload folder under ``root``.
+def discover(*roots: Path) -> dict[str, Workload]:
+    """Find every workload folder under ``roots`` (by default ``workloads/``).
 
-    A folder holding ``workload.py`` is a plugin; one that defines no valid ``WORKLOAD``
-    raises :class:`WorkloadError` naming the folder and the fault.
+    A folder holding ``workload.py`` is a plugin; one that defines no valid ``WORKLOAD``,
+    or whose name another root already uses, raises :class:`WorkloadError` naming the
+    folder and the fault.
     """
-    found = {}
-    for folder in sorted(p for p in root.iterdir() if (p / "workload.py").is_file()):
-        found[folder.name] = _load(folder)
+    found: dict[str, Workload] = {}
+    for root in roots or (WORKLOADS_ROOT,):
+        for folder in sorted(p for p in root.iterdir() if (p / "workload.py").is_file()):
+            if folder.name in found:
+                raise WorkloadError(
+                    f"{folder}: a workload named {folder.name!r} is already in "
+                    f"{found[folder.name].directory.parent}"
+                )
+            found[folder.name] = _load(folder)
     return found
 
 

@@ -1,0 +1,129 @@
+"""Drives a real `ackflow up` subprocess on free loopback ports, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+HERE = Path(__file__).parent
+STACK_FILE = HERE / "Pulumi.e2e.yaml"
+TIME_SCALE = 0.01
+STARTUP_SECONDS = 60
+
+
+@dataclass
+class RunningStack:
+    """An `ackflow up` process and the endpoints it wrote."""
+
+    state_root: Path
+    port_base: int
+    process: subprocess.Popen[bytes] | None = None
+    endpoints: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state_root / "e2e"
+
+    def start(self) -> None:
+        endpoints_file = self.state_dir / "endpoints.json"
+        endpoints_file.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [
+                *ackflow_command(),
+                "up",
+                "--stack-file",
+                str(STACK_FILE),
+                "--time-scale",
+                str(TIME_SCALE),
+                *self._args(),
+            ],
+            env={**os.environ, "ACKFLOW_WORKLOADS_PATH": str(HERE / "workloads")},
+            stdout=(self.state_root / "up.out").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not endpoints_file.is_file():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ackflow up did not start:\n{self.output()}")
+            time.sleep(0.1)
+        self.endpoints = json.loads(endpoints_file.read_text())
+
+    def stop(self) -> int:
+        """Ctrl-C, as a user would; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def down(self) -> None:
+        subprocess.run([*ackflow_command(), "down", "--stack", "e2e", *self._args()], check=False)
+
+    def output(self) -> str:
+        return (self.state_root / "up.out").read_text(errors="replace")
+
+    def client(self, service: str) -> Any:
+        endpoint = self.endpoints[f"{'lambda' if service == 'lambda' else 'aws'}_endpoint_url"]
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def workload(self, name: str) -> dict[str, Any]:
+        return self.endpoints["workloads"][name]
+
+    def _args(self) -> list[str]:
+        return ["--state-dir", str(self.state_root), "--port-base", str(self.port_base)]
+
+
+def free_port_base(count: int = 3) -> int:
+    """A base port with ``count`` free ports after it."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count < 65535 and all(_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free ports")
+
+
+def receive_records(stack: RunningStack, queue_url: str, count: int, timeout: float = 20) -> list:
+    """Read (and delete) ``count`` destination records from a queue, waiting for them."""
+    sqs = stack.client("sqs")
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(records) < count and time.monotonic() < deadline:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in answer.get("Messages", []):
+            records.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return records
+
+
+def ackflow_command() -> list[str]:
+    return [sys.executable, "-m", "local.cli"]
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
