@@ -13,19 +13,23 @@ SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
+NODE_MODULES := node_modules/.installed
+
 .PHONY: run preview test lint format clean
 
-run: $(SYNCED)  ## Run the product: the dev stack's offline plan
-	$(VENV)/bin/ackflow preview --stack $(STACK)
+run: $(SYNCED)  ## Run the product: the dev stack, served on this machine (Ctrl-C stops)
+	$(VENV)/bin/ackflow up --stack $(STACK)
 
-preview: run
+preview: $(SYNCED)  ## The stack's offline plan
+	$(VENV)/bin/ackflow preview --stack $(STACK)
 
 test: $(SYNCED)  ## Run the tests
 	$(VENV)/bin/pytest
 
-lint: $(SYNCED)  ## ruff over the Python code
+lint: $(SYNCED) $(NODE_MODULES)  ## ruff over the Python code, AWS's ESLint rules over the resolvers
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint components/resolvers
 
 format: $(SYNCED)
 	$(VENV)/bin/ruff check --fix .
@@ -39,5 +43,9 @@ $(SYNCED): $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
 	@touch $@
 
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 clean:
-	rm -rf $(VENV) $(TOOLS) .ackflow .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules .ackflow .pytest_cache .ruff_cache

@@ -33,6 +33,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -262,6 +263,7 @@ class AsyncEngine:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._events: dict[str, asyncio.Task[None]] = {}
+        self._running: Counter[str] = Counter()
         self._deliveries: dict[int, asyncio.Task[None]] = {}
 
     # -- accepting ---------------------------------------------------------------------------
@@ -391,14 +393,20 @@ class AsyncEngine:
         free = MAX_RUNNING_EVENTS - len(self._events)
         if free <= 0:
             return
+        busy = self._busy_functions()
         with self._transaction() as db:
-            rows = db.execute(
+            candidates = db.execute(
                 "SELECT request_id, function_name, payload, received_at, attempts, backoffs,"
                 " last_payload, last_function_error, last_refusal FROM events"
-                " WHERE state = 'queued' AND next_attempt_at <= ?"
+                f" WHERE state = 'queued' AND next_attempt_at <= ? AND {_not_in(busy)}"
                 " ORDER BY next_attempt_at LIMIT ?",
-                (self._clock(), free),
+                (self._clock(), *busy, free),
             ).fetchall()
+            rows = []
+            for row in candidates:
+                if self._running[row[1]] < self._poller_limit(row[1]):
+                    self._running[row[1]] += 1
+                    rows.append(row)
             db.executemany(
                 "UPDATE events SET state = 'running' WHERE request_id = ?",
                 [(row[0],) for row in rows],
@@ -429,13 +437,26 @@ class AsyncEngine:
                 self._deliver(delivery), name=f"async-delivery-{delivery.id}"
             )
 
+    def _poller_limit(self, function_name: str) -> int:
+        """Like Lambda's pollers, run no more of a function's events than it may run at once:
+        the rest wait in the queue (their age still counting) instead of being throttled."""
+        function = self._functions.get(function_name)
+        reserved = function.reserved_concurrency if function else None
+        return reserved if reserved else MAX_RUNNING_EVENTS
+
+    def _busy_functions(self) -> list[str]:
+        return [name for name, n in self._running.items() if n >= self._poller_limit(name)]
+
     def _seconds_to_next_due(self) -> float | None:
         """Time until the next queued item the loop has room to start; None: wait for a wake."""
         due: list[float] = []
         with self._lock:
             if len(self._events) < MAX_RUNNING_EVENTS:
+                busy = self._busy_functions()
                 (next_event,) = self._db.execute(
-                    "SELECT min(next_attempt_at) FROM events WHERE state = 'queued'"
+                    "SELECT min(next_attempt_at) FROM events"
+                    f" WHERE state = 'queued' AND {_not_in(busy)}",
+                    busy,
                 ).fetchone()
                 due.append(next_event)
             if len(self._deliveries) < MAX_RUNNING_DELIVERIES:
@@ -459,6 +480,7 @@ class AsyncEngine:
             self._back_off(event, self._functions.get(event.function_name), SYSTEM_ERROR_STATUS)
         finally:
             self._events.pop(event.request_id, None)
+            self._running[event.function_name] -= 1
             self._notify()
 
     async def _attempt(self, event: _Event) -> None:
@@ -708,6 +730,11 @@ class AsyncEngine:
                 " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
                 (state, attempts, error, next_at, delivery.id),
             )
+
+
+def _not_in(names: list[str]) -> str:
+    """A SQL condition excluding ``names`` (bound as parameters)."""
+    return f"function_name NOT IN ({', '.join('?' * len(names))})" if names else "1"
 
 
 def _replace_event(event: _Event, **changes: Any) -> _Event:

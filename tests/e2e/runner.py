@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 HERE = Path(__file__).parent
 STACK_FILE = HERE / "Pulumi.e2e.yaml"
@@ -75,10 +76,11 @@ class RunningStack:
     def output(self) -> str:
         return (self.state_root / "up.out").read_text(errors="replace")
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, attempts: int = 3) -> Any:
         endpoint = self.endpoints[f"{'lambda' if service == 'lambda' else 'aws'}_endpoint_url"]
         return boto3.client(
             service,
+            config=Config(retries={"total_max_attempts": attempts}, connect_timeout=5),
             endpoint_url=endpoint,
             region_name="us-east-1",
             aws_access_key_id="test",

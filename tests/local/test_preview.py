@@ -37,20 +37,26 @@ def test_preview_of_an_unknown_stack_names_the_stacks_that_exist(capsys):
     assert "dev" in err and "prod" in err
 
 
-def test_preview_with_bad_config_prints_every_problem_and_no_plan(tmp_path, capsys, monkeypatch):
-    (tmp_path / "Pulumi.broken.yaml").write_text(
+def test_preview_with_bad_config_prints_every_problem_and_no_plan(tmp_path, capsys):
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text(
         "config:\n  ackflow:workloads:\n    squaring:\n      retries: 7\n      memoryMB: 512\n"
     )
-    import local.cli
-
-    monkeypatch.setattr(
-        local.cli, "capture", lambda stack: capture(stack, project_dir=_with_program(tmp_path))
-    )
-    assert main(["preview", "--stack", "broken"]) == 2
+    assert main(["preview", "--stack-file", str(stack_file)]) == 2
     captured = capsys.readouterr()
     assert "ackflow:workloads.squaring.retries: 7 is not allowed" in captured.err
     assert "Did you mean 'memoryMb'?" in captured.err
     assert "AsyncWorker" not in captured.out
+
+
+def test_preview_of_a_stack_file_elsewhere_names_the_stack_after_the_file(tmp_path, capsys):
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text("config:\n  ackflow:workloads:\n    squaring:\n      retries: 0\n")
+    assert main(["preview", "--stack-file", str(stack_file)]) == 0
+    out = capsys.readouterr().out
+    assert "stack staging" in out
+    assert "ackflow-staging-squaring-worker" in out
+    assert "retries 0," in out
 
 
 def test_capture_records_component_parents_and_registered_outputs():
@@ -81,10 +87,3 @@ def test_policy_summary_lists_one_line_per_statement():
 def test_capture_refuses_a_stack_file_that_does_not_exist(tmp_path):
     with pytest.raises(CaptureError, match=r"no stack file Pulumi\.qa\.yaml"):
         capture("qa", project_dir=tmp_path)
-
-
-def _with_program(directory):
-    from local.capture import PROJECT_ROOT
-
-    (directory / "__main__.py").write_text((PROJECT_ROOT / "__main__.py").read_text())
-    return directory
