@@ -23,7 +23,7 @@ import pulumi
 from uv import find_uv_bin
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = ["BundleError", "Bundler", "CodeBundle", "LambdaBundler", "SourceBundler"]
 
@@ -64,7 +64,11 @@ class CodeBundle:
 class Bundler(Protocol):
     """Turns a workload folder into a `CodeBundle` for one architecture."""
 
-    def bundle(self, source_dir: Path, architecture: str) -> CodeBundle: ...
+    def bundle(
+        self, source_dir: Path, architecture: str, includes: Sequence[Path] = ()
+    ) -> CodeBundle:
+        """``includes``: other folders shipped beside the code as packages named after them."""
+        ...
 
 
 class LambdaBundler:
@@ -91,31 +95,34 @@ class LambdaBundler:
         self.python_version = python_version
         self._uv_bin = uv_bin
 
-    def bundle(self, source_dir: Path, architecture: str) -> CodeBundle:
+    def bundle(
+        self, source_dir: Path, architecture: str, includes: Sequence[Path] = ()
+    ) -> CodeBundle:
         """Return the cached archive for these inputs, building it first if needed."""
         source_dir = Path(source_dir)
         platform = _platform(architecture)
-        files = _workload_files(source_dir)
-        key = self._cache_key(source_dir, files, architecture)
+        files = _archive_entries(source_dir, includes)
+        key = self._cache_key(files, architecture)
         zip_path = self.cache_dir / f"{source_dir.name}-{architecture}-{key[:16]}.zip"
         if not zip_path.exists():
             self._build(source_dir, files, platform, zip_path)
         digest = hashlib.sha256(zip_path.read_bytes()).digest()
         return CodeBundle(archive=pulumi.FileArchive(str(zip_path)), source_hash=_b64(digest))
 
-    def _cache_key(self, source_dir: Path, files: list[str], architecture: str) -> str:
+    def _cache_key(self, files: dict[str, Path], architecture: str) -> str:
         def chunks() -> Iterator[bytes]:
             yield from (_CACHE_FORMAT.encode(), self.python_version.encode(), architecture.encode())
-            for rel in files:
-                path = source_dir / rel
+            for rel, path in files.items():
                 yield rel.encode()
                 yield b"x" if _is_executable(path) else b"-"
                 yield path.read_bytes()
 
         return _sha256_of_chunks(chunks()).hex()
 
-    def _build(self, source_dir: Path, files: list[str], platform: str, zip_path: Path) -> None:
-        entries = {rel: source_dir / rel for rel in files}
+    def _build(
+        self, source_dir: Path, files: dict[str, Path], platform: str, zip_path: Path
+    ) -> None:
+        entries = dict(files)
         with tempfile.TemporaryDirectory(prefix="ackflow-vendor-") as target:
             if _has_requirements(source_dir):
                 self._vendor(source_dir, platform, Path(target))
@@ -160,16 +167,31 @@ class SourceBundler:
     file list `LambdaBundler` would take from the folder.
     """
 
-    def bundle(self, source_dir: Path, architecture: str) -> CodeBundle:
-        """Return the folder itself as the archive, with a hash of its files."""
+    def bundle(
+        self, source_dir: Path, architecture: str, includes: Sequence[Path] = ()
+    ) -> CodeBundle:
+        """Return the folder itself as the archive, with a hash of its files.
+
+        Included folders are not copied: the local runtime puts the folder's parent on the
+        import path, where the included workloads are siblings.
+        """
         source_dir = Path(source_dir)
         _platform(architecture)
         digest = _sha256_of_chunks(
             chunk
-            for rel in _workload_files(source_dir)
-            for chunk in (rel.encode(), (source_dir / rel).read_bytes())
+            for rel, path in _archive_entries(source_dir, includes).items()
+            for chunk in (rel.encode(), path.read_bytes())
         )
         return CodeBundle(archive=pulumi.FileArchive(str(source_dir)), source_hash=_b64(digest))
+
+
+def _archive_entries(source_dir: Path, includes: Sequence[Path]) -> dict[str, Path]:
+    """Archive name → file: the workload's files at the root, each include under its name."""
+    entries = {rel: source_dir / rel for rel in _workload_files(source_dir)}
+    for folder in includes:
+        folder = Path(folder)
+        entries |= {f"{folder.name}/{rel}": folder / rel for rel in _workload_files(folder)}
+    return entries
 
 
 def _workload_files(source_dir: Path) -> list[str]:

@@ -45,7 +45,10 @@ def local_credentials(region: str) -> dict[str, str]:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``127.0.0.1:<port>`` (as servers do, with
+    SO_REUSEADDR, so connections of a previous run lingering in TIME_WAIT don't count)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -49,6 +49,8 @@ class Capture:
     unmodelled: set[str] = field(default_factory=set)
     secret_outputs: set[str] = field(default_factory=set)
     """Outputs the program marked secret: shown masked, never printed."""
+    local_secrets: set[str] = field(default_factory=set)
+    """Secret config keys the stack file lacks, given local values for this run."""
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -99,10 +101,18 @@ def capture(
     stack: str, config: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_ROOT
 ) -> Capture:
     """Evaluate ``__main__.py`` for ``stack`` (config from its stack file unless given)."""
+    from local.secrets import local_secrets
+    from stack.program import available_workloads
+
     if config is None:
         config = read_stack_file(stack_file(stack, project_dir))
+    generated = local_secrets(config, available_workloads())
     main = project_dir / "__main__.py"
-    return evaluate(lambda: runpy.run_path(str(main), run_name="__main__"), stack, config)
+    result = evaluate(
+        lambda: runpy.run_path(str(main), run_name="__main__"), stack, {**config, **generated}
+    )
+    result.local_secrets = set(generated)
+    return result
 
 
 def evaluate(program: Callable[[], object], stack: str, config: Mapping[str, Any]) -> Capture:

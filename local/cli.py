@@ -15,6 +15,7 @@ from local.async_engine import DEFAULT_TIME_SCALE
 from local.aws_services import AwsServices, PortBusy
 from local.capture import CaptureError, capture, read_stack_file, stack_name
 from local.preview import print_plan
+from local.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 
 __all__ = ["main"]
@@ -84,6 +85,25 @@ def _config(args: argparse.Namespace) -> dict | None:
     return read_stack_file(args.stack_file)
 
 
+def _slack(args: argparse.Namespace, console: Console) -> int:
+    endpoints_file = args.state_dir / args.stack / "endpoints.json"
+    if not endpoints_file.is_file():
+        raise LookupError(f"no {endpoints_file}: start the stack with `ackflow up` first")
+    endpoints = json.loads(endpoints_file.read_text())
+    if "slack_command_url" not in endpoints:
+        raise LookupError(f"stack {args.stack} does not enable the slack workload")
+    result = send_command(endpoints, args.command_line, wait_seconds=args.wait)
+    console.print(
+        f"[bold]ack[/] {result.status} in {result.ack_seconds * 1000:.0f} ms: {result.ack}"
+    )
+    if not result.posts:
+        console.print(f"nothing reached {result.response_url} within {args.wait:g} s")
+        return 0 if result.status == 200 else 1
+    for post in result.posts:
+        console.print(f"[bold]posted[/] to the response URL: {post}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ackflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,13 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     logs = command("logs", _logs, "print a local function's log (invocations and request ids)")
     logs.add_argument("function", help="the function's name, as the endpoints table shows it")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    slack = command("slack", _slack, "send a signed slash command to the local stack")
+    slack.add_argument("command_line", help='e.g. "/square 12"')
+    slack.add_argument(
+        "--wait", type=float, default=30, help="seconds to wait for the result (default: 30)"
+    )
     for sub in (preview, up):
         sub.add_argument(
             "--stack-file",
             type=Path,
             help="a stack file elsewhere (Pulumi.<stack>.yaml), instead of --stack",
         )
-    for sub in (up, down, logs):
+    for sub in (up, down, logs, slack):
         sub.add_argument(
             "--state-dir", type=Path, default=Path(".ackflow"), help="default: .ackflow"
         )

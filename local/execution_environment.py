@@ -71,7 +71,11 @@ class ExecutionEnvironment:
         env = {
             **self._environment,
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
-            "PYTHONPATH": str(self.function.code_dir),
+            # The folder's parent too: workloads it includes are its siblings there (the Lambda
+            # bundle ships them inside the archive instead).
+            "PYTHONPATH": os.pathsep.join(
+                (str(self.function.code_dir), str(self.function.code_dir.parent))
+            ),
             "PYTHONUNBUFFERED": "1",
         }
         self._process = await asyncio.create_subprocess_exec(

@@ -34,6 +34,8 @@ class RecordedResource:
     urn: str = ""
     parent: str = ""
     component_outputs: dict[str, Any] = field(default_factory=dict)
+    secret_inputs: set[str] = field(default_factory=set)
+    """Inputs the program marked secret; ``inputs`` holds their plain values (local use)."""
 
     @property
     def is_component(self) -> bool:
@@ -210,12 +212,15 @@ class LocalCloud(pulumi.runtime.Mocks):
         self._lock = threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        scope = _Scope(self.region, self.account_id, args.name, dict(args.inputs))
+        inputs = {key: _reveal(value) for key, value in args.inputs.items()}
+        secret_inputs = {key for key, value in args.inputs.items() if _is_secret(value)}
+        scope = _Scope(self.region, self.account_id, args.name, inputs)
         factory = _OUTPUTS.get(args.typ)
         synthesized = factory(scope) if factory else {}
         resource_id = synthesized.pop("_id", None) or scope.physical
         outputs = {**args.inputs, **synthesized}
-        record = RecordedResource(args.typ, args.name, resource_id, dict(args.inputs), outputs)
+        record = RecordedResource(args.typ, args.name, resource_id, inputs, outputs)
+        record.secret_inputs = secret_inputs
         with self._lock:
             if factory is None and args.custom:
                 self.unmodelled.add(args.typ)
@@ -263,6 +268,21 @@ class RecordingMonitor(MockMonitor):
         if record is not None:
             record.component_outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def _reveal(value: Any) -> Any:
+    """Pulumi's mocks deliver secret inputs wrapped; the local runtime needs the value."""
+    if _is_secret(value):
+        return _reveal(value["value"])
+    if isinstance(value, dict):
+        return {key: _reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_reveal(item) for item in value]
+    return value
 
 
 def _short_id(seed: str, length: int) -> str:

@@ -134,6 +134,11 @@ def print_plan(capture: Capture, console: Console | None = None) -> None:
     console.print(
         f"{count} resources in {sum(r.is_component for r in capture.resources)} components"
     )
+    for key in sorted(capture.local_secrets):
+        console.print(
+            f"[yellow]{key} is not set: a local value stands in. Before `pulumi up`: "
+            f"pulumi config set --secret {key} <value>[/]"
+        )
     if capture.unmodelled:
         console.print(
             f"[yellow]not modelled by the fake cloud:[/] {', '.join(sorted(capture.unmodelled))}"

@@ -17,11 +17,14 @@ from rich.table import Table
 
 from local.async_engine import DEFAULT_TIME_SCALE, AsyncEngine
 from local.aws_services import AwsServices, PortBusy, local_credentials, port_is_free
-from local.capture import Capture, capture
+from local.capture import Capture, capture, read_stack_file, stack_file
 from local.destinations import DestinationSender
 from local.lambda_service import LambdaService
 from local.model import LocalFunction, functions_from_capture
+from local.response_sink import create_sink_app
 from local.rest_gateway import create_rest_app
+from local.secrets import local_secrets, snake_case
+from stack.program import available_workloads
 
 __all__ = ["DEFAULT_PORT_BASE", "Ports", "UpOptions", "serve"]
 
@@ -35,10 +38,11 @@ class Ports:
     rest: int
     lambda_: int
     aws: int
+    sink: int
 
     @classmethod
     def from_base(cls, base: int) -> Ports:
-        return cls(rest=base, lambda_=base + 1, aws=base + 2)
+        return cls(rest=base, lambda_=base + 1, aws=base + 2, sink=base + 3)
 
 
 @dataclass(frozen=True)
@@ -59,14 +63,20 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     """Capture the stack, start every local service, and run until ``stop`` (or a signal)."""
     stop = stop or _stop_on_signals()
     ports = Ports.from_base(options.port_base)
-    for name, port in (("REST gateway", ports.rest), ("Lambda service", ports.lambda_)):
+    for name, port in (
+        ("REST gateway", ports.rest),
+        ("Lambda service", ports.lambda_),
+        ("response URL sink", ports.sink),
+    ):
         if not port_is_free(port):
             raise PortBusy(
                 f"port {port} ({name}) is in use by another program; "
                 "pick other ports with --port-base"
             )
+    config = options.config or read_stack_file(stack_file(options.stack))
+    secrets = local_secrets(config, available_workloads(), options.state_dir / "secrets.json")
     # Pulumi's mock runtime drives its own event loop: evaluate the program in a thread.
-    stack = await asyncio.to_thread(capture, options.stack, options.config)
+    stack = await asyncio.to_thread(capture, options.stack, {**config, **secrets})
     functions = functions_from_capture(stack)
     services = AwsServices(options.state_dir, ports.aws, stack.region)
     adopted = services.start()
@@ -89,8 +99,10 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     runners = [
         await _serve_app(lambda_service.app(), ports.lambda_),
         await _serve_app(create_rest_app(stack, lambda_service), ports.rest),
+        await _serve_app(create_sink_app(), ports.sink),
     ]
     endpoints = _endpoints(options, stack, services, ports, lambda_service, functions)
+    endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
     _write_endpoints(options.state_dir / "endpoints.json", endpoints)
     _print_endpoints(console, endpoints, adopted, options)
 
@@ -117,6 +129,7 @@ def _function_environment(
         **local_credentials(region),
         "AWS_ENDPOINT_URL": aws_url,
         "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
+        "ACKFLOW_LOCAL": "1",
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
@@ -143,27 +156,47 @@ def _endpoints(
     functions: Mapping[str, LocalFunction],
 ) -> dict[str, Any]:
     stage = next((r.inputs["stageName"] for r in stack.of_type("aws:apigateway/stage:Stage")), None)
+    rest_url = f"http://127.0.0.1:{ports.rest}/{stage}" if stage else None
     workloads: dict[str, Any] = {}
+    for front in stack.of_type("ackflow:index:FrontFunction"):
+        workloads.setdefault(front.name.removesuffix("-front"), {})["front_function_name"] = (
+            front.component_outputs["functionName"]
+        )
     for worker in stack.of_type("ackflow:index:AsyncWorker"):
         outputs = worker.component_outputs
         name = worker.name.removesuffix("-worker")
         function_name = outputs["functionName"]
-        workloads[name] = {
-            "function_name": function_name,
-            "success_queue_url": services.queue_urls.get(outputs.get("successDestinationArn")),
-            "failure_queue_url": services.queue_urls.get(outputs.get("failureDestinationArn")),
-            "log_file": str(lambda_service.log_path(function_name).resolve()),
-        }
+        workloads.setdefault(name, {}).update(
+            {
+                "function_name": function_name,
+                "success_queue_url": services.queue_urls.get(outputs.get("successDestinationArn")),
+                "failure_queue_url": services.queue_urls.get(outputs.get("failureDestinationArn")),
+                "log_file": str(lambda_service.log_path(function_name).resolve()),
+            }
+        )
     return {
         "stack": options.stack,
         "region": stack.region,
-        "rest_url": f"http://127.0.0.1:{ports.rest}/{stage}" if stage else None,
+        "rest_url": rest_url,
+        **_named_routes(rest_url, workloads),
         "aws_endpoint_url": services.url,
         "lambda_endpoint_url": f"http://127.0.0.1:{ports.lambda_}",
+        "response_sink_url": f"http://127.0.0.1:{ports.sink}/hooks",
         "time_scale": options.time_scale,
         "state_dir": str(options.state_dir.resolve()),
         "functions": sorted(functions),
         "workloads": workloads,
+    }
+
+
+def _named_routes(rest_url: str | None, enabled: Mapping[str, Any]) -> dict[str, str]:
+    """The URLs of routes that workloads name (``slack_command_url``)."""
+    available = available_workloads()
+    return {
+        route.endpoint: f"{rest_url}{route.path}"
+        for name in enabled
+        for route in available[name].routes
+        if route.endpoint and rest_url
     }
 
 
@@ -172,6 +205,9 @@ def _write_endpoints(path: Path, endpoints: Mapping[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(endpoints, indent=2) + "\n")
     temporary.replace(path)
+
+
+_LISTED = {"rest_url", "aws_endpoint_url", "lambda_endpoint_url", "response_sink_url"}
 
 
 def _print_endpoints(
@@ -183,6 +219,10 @@ def _print_endpoints(
     table.add_row("REST API", endpoints["rest_url"] or "—")
     table.add_row("AWS services (moto)", endpoints["aws_endpoint_url"])
     table.add_row("Lambda", endpoints["lambda_endpoint_url"])
+    table.add_row("response URL sink (stand-in for Slack)", endpoints["response_sink_url"])
+    for key, url in endpoints.items():
+        if key.endswith("_url") and key not in _LISTED:
+            table.add_row(key, url)
     for name, workload in endpoints["workloads"].items():
         table.add_row(f"{name}: function", workload["function_name"])
         table.add_row(f"{name}: success queue", workload["success_queue_url"] or "—")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import (
@@ -78,6 +78,8 @@ class ApiSettings(_Model):
 class StackConfig:
     api: ApiSettings
     workloads: dict[str, WorkloadSettings]
+    secrets: dict[str, str] = field(default_factory=dict)
+    """The secrets the enabled workloads declare, by config key (``slackSigningSecret``)."""
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -96,9 +98,11 @@ def read_pulumi_config() -> dict[str, Any]:
 def parse_stack_config(raw: Mapping[str, Any], available: Mapping[str, Workload]) -> StackConfig:
     """Validate the ``ackflow:`` keys against the models; raise ConfigError listing every fault."""
     problems: list[str] = []
+    secret_keys = {s.key for w in available.values() for s in w.secrets}
+    known = (*KNOWN_KEYS, *sorted(secret_keys))
     for key in raw:
-        if key not in KNOWN_KEYS:
-            problems.append(_unknown(f"{NAMESPACE}:{key}", key, KNOWN_KEYS))
+        if key not in known:
+            problems.append(_unknown(f"{NAMESPACE}:{key}", key, known))
 
     api = _validate(ApiSettings, raw.get("api") or {}, f"{NAMESPACE}:api", problems)
 
@@ -120,10 +124,21 @@ def parse_stack_config(raw: Mapping[str, Any], available: Mapping[str, Workload]
         validated = _validate(model, settings or {}, prefix, problems)
         if validated is not None:
             workloads[name] = validated
+    secrets = {}
+    for name in workloads:
+        for secret in available[name].secrets:
+            value = raw.get(secret.key)
+            if isinstance(value, str) and value:
+                secrets[secret.key] = value
+            else:
+                problems.append(
+                    f"{NAMESPACE}:{secret.key}: required by workload {name}: {secret.description}."
+                    f" Set it with: pulumi config set --secret {NAMESPACE}:{secret.key} <value>"
+                )
     if problems:
         raise ConfigError(problems)
     assert api is not None
-    return StackConfig(api=api, workloads=workloads)
+    return StackConfig(api=api, workloads=workloads, secrets=secrets)
 
 
 def _validate(model: type[BaseModel], value: Any, prefix: str, problems: list[str]) -> Any:

@@ -29,7 +29,9 @@ __all__ = [
     "GraphQLField",
     "HttpRoute",
     "Invocation",
+    "Secret",
     "StackContext",
+    "Table",
     "Workload",
     "WorkloadError",
     "WorkloadSettings",
@@ -141,6 +143,31 @@ class Function:
     handler: str
     defaults: Mapping[str, Any] = field(default_factory=dict)
     environment: Callable[[Any], Mapping[str, str]] = lambda _settings: {}
+    includes: tuple[str, ...] = ()
+    """Other workloads whose folders ship beside this code, importable as packages
+    (``from squaring.handler import parse_number``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Table:
+    """A DynamoDB table the worker owns; its name reaches the worker as ``env``."""
+
+    name: str
+    env: str
+    hash_key: str = "id"
+    ttl_attribute: str | None = "expiration"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secret:
+    """A stack secret the front reads at run time: ``pulumi config set --secret ackflow:<key>``.
+
+    The program keeps it in SSM Parameter Store (SecureString); ``env`` names the parameter.
+    """
+
+    key: str
+    env: str
+    description: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +196,8 @@ class HttpRoute:
     """VTL shaping a synchronous 200 answer from the function's result."""
     accepted_template: str | None = None
     """VTL shaping the 202 answer of an asynchronous call."""
+    endpoint: str | None = None
+    """A name for the route's URL in the local runtime's ``endpoints.json``."""
 
     def invocation_for(self, settings: Any) -> Invocation:
         return self.invocation(settings) if callable(self.invocation) else self.invocation
@@ -190,6 +219,8 @@ class Workload:
     )
     streams: bool = False
     """Whether the worker publishes chunks to the shared subscription channel."""
+    tables: tuple[Table, ...] = ()
+    secrets: tuple[Secret, ...] = ()
     directory: Path = Path()
 
     @property
@@ -253,6 +284,12 @@ def _load(folder: Path) -> Workload:
     for route in declared.routes:
         if route.function == "front" and declared.front is None:
             raise fail(f"route {route.method} {route.path} targets a front, but none is declared")
+    for role, function in declared.functions().items():
+        for included in function.includes:
+            if not (folder.parent / included / "workload.py").is_file():
+                raise fail(f"the {role} includes {included!r}, which is not a workload folder")
+    if declared.secrets and declared.front is None:
+        raise fail("it declares secrets, but only a front function reads them and it has none")
     if declared.graphql and not (folder / "schema.graphql").is_file():
         raise fail("it declares GraphQL fields but has no schema.graphql")
     return replace(declared, directory=folder)

@@ -30,6 +30,13 @@ def test_preview_of_prod_shows_the_dlq_alarm_and_tracing_it_configures(capsys):
     assert "retries 2, max event age 3600 s" in out
 
 
+def test_preview_says_which_secret_has_a_local_stand_in_and_how_to_set_it(capsys):
+    assert main(["preview", "--stack", "dev"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ackflow:slackSigningSecret is not set: a local value stands in" in out
+    assert "pulumi config set --secret ackflow:slackSigningSecret <value>" in out
+
+
 def test_preview_of_an_unknown_stack_names_the_stacks_that_exist(capsys):
     assert main(["preview", "--stack", "staging"]) == 2
     err = capsys.readouterr().err
@@ -61,7 +68,7 @@ def test_preview_of_a_stack_file_elsewhere_names_the_stack_after_the_file(tmp_pa
 
 def test_capture_records_component_parents_and_registered_outputs():
     result = capture("dev")
-    (worker,) = result.of_type("ackflow:index:AsyncWorker")
+    worker = result.named("ackflow:index:AsyncWorker", "squaring-worker")
     children = {r.type for r in result.children(worker)}
     assert {
         "aws:lambda/function:Function",

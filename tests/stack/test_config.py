@@ -135,13 +135,13 @@ CASES = {
         {"workloads": {"sqaring": {}}},
         "ackflow:workloads.sqaring",
         "'sqaring'",
-        ("Did you mean 'squaring'?", "Available: squaring"),
+        ("Did you mean 'squaring'?", "Available: slack, squaring"),
     ),
     "unknown-workload-far": Case(
         {"workloads": {"translation": {}}},
         "ackflow:workloads.translation",
         "'translation'",
-        ("Available: squaring",),
+        ("Available: slack, squaring",),
     ),
     "misspelt-workload-key": Case(
         squaring(maxEventAgeSecond=900),

@@ -18,7 +18,7 @@ import pytest
 from components.bundle import SourceBundler
 from local.capture import Capture, evaluate
 from stack.config import parse_stack_config
-from stack.program import build_workers
+from stack.functions import build_workers
 from workloads import (
     WORKLOADS_ROOT,
     StackContext,
