@@ -282,3 +282,22 @@ def test_source_bundler_archives_the_folder_with_a_stable_hash_and_never_runs_uv
     assert SourceBundler().bundle(folder, "arm64").source_hash == first.source_hash
     (folder / "handler.py").write_text(HANDLER + "# changed\n")
     assert SourceBundler().bundle(folder, "arm64").source_hash != first.source_hash
+
+
+def test_included_workloads_ship_as_packages_and_their_changes_change_the_hash(
+    tmp_path: Path,
+) -> None:
+    folder = make_workload(tmp_path, {"worker.py": HANDLER})
+    shared = make_workload(tmp_path, {"handler.py": "SQUARE = 2\n", "tests/t.py": ""}, name="math")
+    bundler = LambdaBundler(tmp_path / "cache")
+
+    code = bundler.bundle(folder, "arm64", [shared])
+
+    with zipfile.ZipFile(zip_path(code)) as archive:
+        assert archive.namelist() == ["math/handler.py", "worker.py"]
+    (shared / "handler.py").write_text("SQUARE = 3\n")
+    assert bundler.bundle(folder, "arm64", [shared]).source_hash != code.source_hash
+    source = SourceBundler()
+    before = source.bundle(folder, "arm64", [shared]).source_hash
+    (shared / "handler.py").write_text("SQUARE = 4\n")
+    assert source.bundle(folder, "arm64", [shared]).source_hash != before

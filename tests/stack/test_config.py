@@ -399,3 +399,45 @@ def test_stack_settings_override_workload_defaults():
     cap = build_squaring_with_defaults({"timeout_seconds": 30}, {"timeoutSeconds": 45})
 
     assert known(one(cap, FUNCTION).inputs, "timeout") == 45
+
+
+def test_an_enabled_workload_missing_its_secret_names_the_command_that_sets_it():
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config({"workloads": {"slack": {}}}, discover())
+    (problem,) = raised.value.problems
+    assert problem.startswith("ackflow:slackSigningSecret: required by workload slack")
+    assert problem.endswith(
+        "Set it with: pulumi config set --secret ackflow:slackSigningSecret <value>"
+    )
+
+
+def test_a_set_secret_reaches_the_config_and_a_disabled_workloads_secret_is_no_unknown_key():
+    raw = {"workloads": {"slack": {}}, "slackSigningSecret": "8f742231b10e8888abcd99yyyzzz85a5"}
+    assert parse_stack_config(raw, discover()).secrets == {
+        "slackSigningSecret": "8f742231b10e8888abcd99yyyzzz85a5"
+    }
+    only_squaring = {"workloads": {"squaring": {}}, "slackSigningSecret": "x"}
+    assert parse_stack_config(only_squaring, discover()).secrets == {}
+
+
+def test_the_secret_reaches_a_secure_string_parameter_only_the_front_may_read():
+    config = {
+        "aws:region": "us-east-1",
+        "ackflow:workloads": {"slack": {}},
+        "ackflow:slackSigningSecret": "s3cr3t-value",
+    }
+    cap = capture("dev", config)
+    (parameter,) = cap.of_type("aws:ssm/parameter:Parameter")
+    assert parameter.inputs["type"] == "SecureString"
+    assert parameter.inputs["value"] == "s3cr3t-value"
+    assert "value" in parameter.secret_inputs
+    parameter_arn = parameter.outputs["arn"]
+    front_policy = json.loads(cap.named(ROLE_POLICY, "slack-front").inputs["policy"])
+    assert {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": parameter_arn} in (
+        front_policy["Statement"]
+    )
+    worker_policy = cap.named(ROLE_POLICY, "slack-worker").inputs["policy"]
+    assert parameter_arn not in worker_policy
+    front_env = cap.named(FUNCTION, "slack-front").inputs["environment"]["variables"]
+    assert front_env["SLACK_SIGNING_SECRET_PARAMETER"] == parameter.outputs["name"]
+    assert "s3cr3t-value" not in json.dumps(front_env)

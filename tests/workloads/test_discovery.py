@@ -249,3 +249,34 @@ def test_one_broken_folder_fails_discovery_even_beside_good_ones(tmp_path: Path)
     (folder / "schema.graphql").unlink()
 
     fails_with(tmp_path, "zeta", r"no schema\.graphql")
+
+
+def test_including_a_folder_that_is_no_workload_is_refused(tmp_path: Path):
+    folder = copy_squaring(tmp_path, "cubing")
+    edit(
+        folder / "workload.py",
+        'worker=Function(handler="handler.handler")',
+        'worker=Function(handler="handler.handler", includes=("geometry",))',
+    )
+
+    fails_with(tmp_path, "cubing", r"the worker includes 'geometry', which is not a workload")
+
+
+def test_secrets_without_a_front_to_read_them_are_refused(tmp_path: Path):
+    folder = copy_squaring(tmp_path, "cubing")
+    edit(
+        folder / "workload.py",
+        'worker=Function(handler="handler.handler")',
+        'worker=Function(handler="handler.handler"),\n'
+        '    secrets=(__import__("workloads").Secret(key="k", env="K", description="d"),)',
+    )
+
+    fails_with(tmp_path, "cubing", r"declares secrets, but only a front function reads them")
+
+
+def test_the_same_workload_name_in_two_roots_is_refused(tmp_path: Path):
+    copy_squaring(tmp_path / "a", "cubing")
+    copy_squaring(tmp_path / "b", "cubing")
+
+    with pytest.raises(WorkloadError, match=r"a workload named 'cubing' is already in"):
+        discover(tmp_path / "a", tmp_path / "b")
