@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -79,44 +80,46 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     stack = await asyncio.to_thread(capture, options.stack, {**config, **secrets})
     functions = functions_from_capture(stack)
     services = AwsServices(options.state_dir, ports.aws, stack.region)
-    adopted = services.start()
-    services.provision(stack)
+    async with contextlib.AsyncExitStack() as running:  # stops what started, in reverse
+        adopted = services.start()
+        running.callback(services.stop)
+        services.provision(stack)
+        lambda_url = f"http://127.0.0.1:{ports.lambda_}"
+        lambda_service = LambdaService(
+            functions,
+            lambda f: _function_environment(f, stack.region, services.url, lambda_url),
+            options.state_dir / "logs",
+        )
+        running.push_async_callback(lambda_service.close)
+        engine = AsyncEngine(
+            options.state_dir / "events.sqlite3",
+            functions,
+            lambda_service,
+            DestinationSender(endpoint_url=services.url, region=stack.region),
+            time_scale=options.time_scale,
+        )
+        running.callback(engine.close)
+        lambda_service.events = engine
+        for app, port in (
+            (lambda_service.app(), ports.lambda_),
+            (create_rest_app(stack, lambda_service), ports.rest),
+            (create_sink_app(), ports.sink),
+        ):
+            running.push_async_callback((await _serve_app(app, port)).cleanup)
+        endpoints = _endpoints(options, stack, services, ports, lambda_service, functions)
+        endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
+        _write_endpoints(options.state_dir / "endpoints.json", endpoints)
+        _print_endpoints(console, endpoints, adopted, options)
 
-    lambda_url = f"http://127.0.0.1:{ports.lambda_}"
-    lambda_service = LambdaService(
-        functions,
-        lambda function: _function_environment(function, stack.region, services.url, lambda_url),
-        options.state_dir / "logs",
-    )
-    engine = AsyncEngine(
-        options.state_dir / "events.sqlite3",
-        functions,
-        lambda_service,
-        DestinationSender(endpoint_url=services.url, region=stack.region),
-        time_scale=options.time_scale,
-    )
-    lambda_service.events = engine
-    runners = [
-        await _serve_app(lambda_service.app(), ports.lambda_),
-        await _serve_app(create_rest_app(stack, lambda_service), ports.rest),
-        await _serve_app(create_sink_app(), ports.sink),
-    ]
-    endpoints = _endpoints(options, stack, services, ports, lambda_service, functions)
-    endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
-    _write_endpoints(options.state_dir / "endpoints.json", endpoints)
-    _print_endpoints(console, endpoints, adopted, options)
-
-    engine_task = asyncio.create_task(engine.run())
-    try:
+        engine_task = asyncio.create_task(engine.run())
+        running.push_async_callback(_stop_engine, engine, engine_task)
         await stop.wait()
-    finally:
         console.print("[dim]shutting down…[/]")
-        engine.stop()
-        await engine_task
-        for runner in runners:
-            await runner.cleanup()
-        await lambda_service.close()
-        services.stop()
+
+
+async def _stop_engine(engine: AsyncEngine, task: asyncio.Task[None]) -> None:
+    engine.stop()
+    await task
 
 
 def _function_environment(
@@ -143,7 +146,13 @@ def _function_environment(
 async def _serve_app(app: web.Application, port: int) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise PortBusy(
+            f"cannot listen on port {port}: {error.strerror}; pick other ports with --port-base"
+        ) from error
     return runner
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +15,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from local.aws_services import port_is_free
 
 HERE = Path(__file__).parent
 STACK_FILE = HERE / "Pulumi.e2e.yaml"
@@ -94,13 +96,12 @@ class RunningStack:
         return ["--state-dir", str(self.state_root), "--port-base", str(self.port_base)]
 
 
-def free_port_base(count: int = 3) -> int:
-    """A base port with ``count`` free ports after it."""
+def free_port_base(count: int = 4) -> int:
+    """A base port with ``count`` free ports after it, below Linux's ephemeral range (32768
+    and up) so that no outgoing connection or Runtime API server can take one meanwhile."""
     for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count < 65535 and all(_free(base + i) for i in range(count)):
+        base = random.randrange(20000, 32000 - count)
+        if all(port_is_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no free ports")
 
@@ -120,12 +121,3 @@ def receive_records(stack: RunningStack, queue_url: str, count: int, timeout: fl
 
 def ackflow_command() -> list[str]:
     return [sys.executable, "-m", "local.cli"]
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

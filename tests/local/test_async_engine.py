@@ -16,14 +16,13 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from local.async_engine import (
     MAX_ASYNC_PAYLOAD_BYTES,
@@ -44,18 +43,6 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """moto on an ephemeral loopback port, owning the ARNs' account (as `ackflow up` runs it)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-        server.stop()
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from local.destinations import (
     FAILURE_DETAIL_TYPE,
@@ -27,18 +25,6 @@ ACCOUNT = "000000000000"
 REGION = "us-east-1"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:squaring-worker"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """moto on an ephemeral loopback port, owning the ARNs' account (as `ackflow up` runs it)."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-        server.stop()
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import importlib.util
 import io
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.stub import Stubber
 from moto import mock_aws
+
+from tests.workloads.handler_loading import handler_module
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -105,20 +105,8 @@ class RecordedLambda:
 
 @pytest.fixture(scope="module")
 def front() -> Iterator[ModuleType]:
-    """front.py loaded by path, with its bundle's import roots on sys.path as in Lambda."""
-    added = [str(SLACK), str(WORKLOADS)]
-    sys.path[:0] = added
-    try:
-        spec = importlib.util.spec_from_file_location("slack_front", SLACK / "front.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses resolve annotations through it
-        spec.loader.exec_module(module)
+    with handler_module("slack", "front.py", "slack_front") as module:
         yield module
-    finally:
-        sys.modules.pop("slack_front", None)
-        for entry in added:
-            sys.path.remove(entry)
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,7 @@ Refusals are checked with a factory that records every client asked of it: none 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from moto import mock_aws
+
+from tests.workloads.handler_loading import handler_module
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -89,20 +89,8 @@ def sink() -> Iterator[ResponseUrlSink]:
 
 @pytest.fixture(scope="module")
 def worker() -> Iterator[ModuleType]:
-    """worker.py loaded by path, with its bundle's import roots on sys.path as in Lambda."""
-    added = [str(SLACK), str(WORKLOADS)]
-    sys.path[:0] = added
-    try:
-        spec = importlib.util.spec_from_file_location("slack_worker", SLACK / "worker.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses resolve annotations through it
-        spec.loader.exec_module(module)
+    with handler_module("slack", "worker.py", "slack_worker") as module:
         yield module
-    finally:
-        sys.modules.pop("slack_worker", None)
-        for entry in added:
-            sys.path.remove(entry)
 
 
 @pytest.fixture(autouse=True)
