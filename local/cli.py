@@ -66,15 +66,17 @@ def _logs(args: argparse.Namespace, console: Console) -> int:
     if args.function not in functions:
         raise LookupError(f"no function {args.function!r}; functions: {', '.join(functions)}")
     log = args.state_dir / args.stack / "logs" / f"{args.function}.log"
-    with log.open() if log.exists() else open("/dev/null") as stream:
-        while True:
-            line = stream.readline()
-            if line:
-                sys.stdout.write(line)
-            elif not args.follow:
-                return 0
-            else:
-                time.sleep(0.2)
+    position = 0
+    while True:
+        if log.exists():
+            with log.open() as stream:
+                stream.seek(position)
+                sys.stdout.write(stream.read())
+                sys.stdout.flush()
+                position = stream.tell()
+        if not args.follow:
+            return 0
+        time.sleep(0.2)
 
 
 def _config(args: argparse.Namespace) -> dict | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from datetime import datetime
 
 import requests
 
-from tests.e2e.runner import TIME_SCALE, RunningStack, receive_records
+from tests.e2e.runner import TIME_SCALE, RunningStack, ackflow_command, receive_records
 
 RECORD_KEYS = {
     "version",
@@ -166,3 +167,46 @@ def _attempt_starts(log_file: str, request_id: str) -> list[float]:
                 stamp = line.split(" ", 1)[0]
                 starts.append(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
     return starts
+
+
+def test_ackflow_logs_prints_a_functions_invocations_with_their_request_ids(
+    running_stack: RunningStack,
+):
+    name = running_stack.workload("squaring")["function_name"]
+    answer = running_stack.client("lambda").invoke(FunctionName=name, Payload=b'{"number": 3}')
+    request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+
+    logs = subprocess.run(
+        [
+            *ackflow_command(),
+            "logs",
+            name,
+            "--stack",
+            "e2e",
+            "--state-dir",
+            str(running_stack.state_root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+
+    assert f"START RequestId: {request_id}" in logs
+    assert f"REPORT RequestId: {request_id}" in logs
+    unknown = subprocess.run(
+        [
+            *ackflow_command(),
+            "logs",
+            "nope",
+            "--stack",
+            "e2e",
+            "--state-dir",
+            str(running_stack.state_root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert unknown.returncode == 2
+    assert "no function 'nope'" in unknown.stderr

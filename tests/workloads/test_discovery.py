@@ -147,7 +147,7 @@ def test_naming_a_copied_workload_in_config_adds_a_second_worker_and_changes_not
 # --- broken folders --------------------------------------------------------------------------
 
 
-def fails_with(root: Path, folder: str, fault: str) -> str:
+def expect_refusal(root: Path, folder: str, fault: str) -> str:
     """Discover under ``root``, expecting a WorkloadError naming ``folder`` and ``fault``."""
     with pytest.raises(WorkloadError) as caught:
         discover(root)
@@ -161,41 +161,41 @@ def test_syntax_error_in_workload_py_names_the_folder_and_the_error(tmp_path: Pa
     folder = copy_squaring(tmp_path, "broken")
     (folder / "workload.py").write_text("WORKLOAD = Workload(\n")
 
-    fails_with(tmp_path, "broken", r"workload\.py failed to import: SyntaxError")
+    expect_refusal(tmp_path, "broken", r"workload\.py failed to import: SyntaxError")
 
 
 def test_import_error_in_workload_py_names_the_missing_module(tmp_path: Path):
     folder = copy_squaring(tmp_path, "broken")
     (folder / "workload.py").write_text("import ackflow_no_such_module\n")
 
-    fails_with(tmp_path, "broken", r"ModuleNotFoundError: .*ackflow_no_such_module")
+    expect_refusal(tmp_path, "broken", r"ModuleNotFoundError: .*ackflow_no_such_module")
 
 
 def test_workload_py_without_workload_value_is_refused(tmp_path: Path):
     folder = copy_squaring(tmp_path, "broken")
     (folder / "workload.py").write_text("SOMETHING_ELSE = 1\n")
 
-    fails_with(tmp_path, "broken", r"must define WORKLOAD = Workload\(\.\.\.\), found None")
+    expect_refusal(tmp_path, "broken", r"must define WORKLOAD = Workload\(\.\.\.\), found None")
 
 
 def test_workload_value_of_the_wrong_type_is_refused(tmp_path: Path):
     folder = copy_squaring(tmp_path, "broken")
     (folder / "workload.py").write_text('WORKLOAD = {"name": "broken"}\n')
 
-    fails_with(tmp_path, "broken", r"must define WORKLOAD = Workload\(\.\.\.\), found \{'name'")
+    expect_refusal(tmp_path, "broken", r"must define WORKLOAD = Workload\(\.\.\.\), found \{'name'")
 
 
 def test_workload_name_differing_from_its_folder_is_refused(tmp_path: Path):
     copy_squaring(tmp_path, "cubing", rename=False)
 
-    fails_with(tmp_path, "cubing", r"WORKLOAD\.name is 'squaring', but the folder is 'cubing'")
+    expect_refusal(tmp_path, "cubing", r"WORKLOAD\.name is 'squaring', but the folder is 'cubing'")
 
 
 def test_handler_module_missing_from_the_folder_is_refused(tmp_path: Path):
     folder = copy_squaring(tmp_path, "cubing")
     (folder / "handler.py").unlink()
 
-    fails_with(tmp_path, "cubing", r"worker's handler 'handler\.handler' names no module")
+    expect_refusal(tmp_path, "cubing", r"worker's handler 'handler\.handler' names no module")
 
 
 def test_handler_naming_another_module_is_refused(tmp_path: Path):
@@ -204,7 +204,7 @@ def test_handler_naming_another_module_is_refused(tmp_path: Path):
         folder / "workload.py", 'Function(handler="handler.handler")', 'Function(handler="app.run")'
     )
 
-    fails_with(tmp_path, "cubing", r"worker's handler 'app\.run' names no module")
+    expect_refusal(tmp_path, "cubing", r"worker's handler 'app\.run' names no module")
 
 
 @pytest.mark.parametrize(
@@ -217,14 +217,16 @@ def test_settings_not_subclassing_workload_settings_are_refused(tmp_path: Path, 
     edit(folder / "workload.py", "settings=SquaringSettings,", f"settings={settings},")
     edit(folder / "workload.py", "from __future__ import annotations\n", "import pydantic\n")
 
-    fails_with(tmp_path, "cubing", r"WORKLOAD\.settings must subclass workloads\.WorkloadSettings")
+    expect_refusal(
+        tmp_path, "cubing", r"WORKLOAD\.settings must subclass workloads\.WorkloadSettings"
+    )
 
 
 def test_graphql_fields_without_schema_graphql_are_refused(tmp_path: Path):
     folder = copy_squaring(tmp_path, "cubing")
     (folder / "schema.graphql").unlink()
 
-    fails_with(tmp_path, "cubing", r"declares GraphQL fields but has no schema\.graphql")
+    expect_refusal(tmp_path, "cubing", r"declares GraphQL fields but has no schema\.graphql")
 
 
 def test_route_to_an_undeclared_front_is_refused(tmp_path: Path):
@@ -233,14 +235,14 @@ def test_route_to_an_undeclared_front_is_refused(tmp_path: Path):
         folder / "workload.py", 'path="/square",', 'path="/square",\n            function="front",'
     )
 
-    fails_with(tmp_path, "cubing", r"route POST /square targets a front, but none is declared")
+    expect_refusal(tmp_path, "cubing", r"route POST /square targets a front, but none is declared")
 
 
 @pytest.mark.parametrize("name", ["my-workload", "my_workload", "MyWorkload", "2fast"])
 def test_folder_name_that_is_not_a_camel_case_config_key_is_refused(tmp_path: Path, name: str):
     copy_squaring(tmp_path, name)
 
-    fails_with(tmp_path, name, r"camelCase letters and digits")
+    expect_refusal(tmp_path, name, r"camelCase letters and digits")
 
 
 def test_one_broken_folder_fails_discovery_even_beside_good_ones(tmp_path: Path):
@@ -248,7 +250,7 @@ def test_one_broken_folder_fails_discovery_even_beside_good_ones(tmp_path: Path)
     folder = copy_squaring(tmp_path, "zeta")
     (folder / "schema.graphql").unlink()
 
-    fails_with(tmp_path, "zeta", r"no schema\.graphql")
+    expect_refusal(tmp_path, "zeta", r"no schema\.graphql")
 
 
 def test_including_a_folder_that_is_no_workload_is_refused(tmp_path: Path):
@@ -259,7 +261,7 @@ def test_including_a_folder_that_is_no_workload_is_refused(tmp_path: Path):
         'worker=Function(handler="handler.handler", includes=("geometry",))',
     )
 
-    fails_with(tmp_path, "cubing", r"the worker includes 'geometry', which is not a workload")
+    expect_refusal(tmp_path, "cubing", r"the worker includes 'geometry', which is not a workload")
 
 
 def test_secrets_without_a_front_to_read_them_are_refused(tmp_path: Path):
@@ -271,7 +273,7 @@ def test_secrets_without_a_front_to_read_them_are_refused(tmp_path: Path):
         '    secrets=(__import__("workloads").Secret(key="k", env="K", description="d"),)',
     )
 
-    fails_with(tmp_path, "cubing", r"declares secrets, but only a front function reads them")
+    expect_refusal(tmp_path, "cubing", r"declares secrets, but only a front function reads them")
 
 
 def test_the_same_workload_name_in_two_roots_is_refused(tmp_path: Path):
