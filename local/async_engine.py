@@ -21,45 +21,51 @@ on-failure destination *and* its dead-letter queue when both are set: AWS docume
 destinations can be configured "in addition to or instead of" a DLQ.
 
 Delivery is at least once, like AWS's: events left running by a crash run again.
+
+The SQLite file is kept by :mod:`local.event_store`; the records and DLQ attributes are
+built by :mod:`local.invocation_record`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
-import sqlite3
-import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from local.destinations import DeliveryRejected
+from local.event_store import EventStore, Send
 from local.invocation import Throttled
+from local.invocation_record import (
+    EVENT_AGE_EXCEEDED,
+    RETRIES_EXHAUSTED,
+    SUCCESS,
+    SYSTEM_ERROR_STATUS,
+    THROTTLED_STATUS,
+    dead_letter_attributes,
+    invocation_record,
+    record_body,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from local.destinations import DestinationSender
+    from local.event_store import Delivery, Event, EventStatus
     from local.invocation import Executor, InvocationResult
     from local.model import LocalFunction
 
 __all__ = [
     "DEFAULT_TIME_SCALE",
-    "EVENT_AGE_EXCEEDED",
     "MAX_ASYNC_PAYLOAD_BYTES",
-    "RETRIES_EXHAUSTED",
-    "SUCCESS",
     "AsyncEngine",
-    "EventState",
-    "EventStatus",
     "PayloadTooLarge",
-    "invocation_record",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,63 +81,8 @@ BACKOFF_MAX_SECONDS = 300.0
 MAX_RUNNING_EVENTS = 64
 MAX_RUNNING_DELIVERIES = 16
 
-SUCCESS = "Success"
-RETRIES_EXHAUSTED = "RetriesExhausted"
-EVENT_AGE_EXCEEDED = "EventAgeExceeded"
 FUNCTION_NOT_FOUND = "FunctionNotFound"
 """Condition of an event whose function left the stack between two runs (no record sent)."""
-
-LATEST = "$LATEST"
-THROTTLED_STATUS = 429
-SYSTEM_ERROR_STATUS = 500
-FUNCTION_ERROR_STATUS = 200
-"""A function error is an invocation that answered 200; the DLQ's ``ErrorCode`` says so."""
-# Design assumption (AWS does not document these): when no invocation ran, the record's
-# responseContext carries the refusal's status (429 throttled, 500 system error), no
-# functionError, and responsePayload is the error document Invoke would have answered.
-_REFUSALS = {
-    THROTTLED_STATUS: {"errorMessage": "Rate Exceeded.", "errorType": "TooManyRequestsException"},
-    SYSTEM_ERROR_STATUS: {
-        "errorMessage": "The Lambda service could not run the function.",
-        "errorType": "ServiceException",
-    },
-}
-
-EventState = Literal["queued", "running", "done"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    request_id TEXT PRIMARY KEY,
-    function_name TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    received_at REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done')),
-    next_attempt_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,       -- invocations that ran
-    backoffs INTEGER NOT NULL DEFAULT 0,       -- refusals (throttles) since the last run
-    last_payload BLOB,                         -- the last invocation's result or error
-    last_function_error TEXT,
-    last_refusal INTEGER,                      -- 429 / 500 when the last try was refused
-    condition TEXT,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS events_due ON events (state, next_attempt_at);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('record', 'dead_letter')),
-    target_arn TEXT NOT NULL,
-    body BLOB NOT NULL,                        -- the record JSON, or the event for a DLQ
-    attributes TEXT,                           -- a DLQ message's attributes, JSON
-    state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'sending', 'sent', 'rejected')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (request_id);
-"""
 
 
 class PayloadTooLarge(ValueError):
@@ -144,85 +95,6 @@ class PayloadTooLarge(ValueError):
             f"{size} byte payload is over the {MAX_ASYNC_PAYLOAD_BYTES} byte limit "
             "for the Event invocation type"
         )
-
-
-@dataclass(frozen=True)
-class EventStatus:
-    """Where one accepted event stands."""
-
-    request_id: str
-    function_name: str
-    state: EventState
-    attempts: int
-    """Invocations that ran (throttles are not attempts)."""
-    condition: str | None
-    """``Success``, ``RetriesExhausted`` or ``EventAgeExceeded`` once done."""
-    received_at: float
-    next_attempt_at: float
-    undelivered: int
-    """Destination and DLQ messages for this event not yet taken by their target."""
-    last_delivery_error: str | None
-
-
-@dataclass(frozen=True)
-class _Event:
-    request_id: str
-    function_name: str
-    payload: bytes
-    received_at: float
-    attempts: int
-    backoffs: int
-    last_payload: bytes | None
-    last_function_error: str | None
-    last_refusal: int | None
-
-
-@dataclass(frozen=True)
-class _Delivery:
-    id: int
-    request_id: str
-    kind: str
-    target_arn: str
-    body: bytes
-    attributes: str | None
-    attempts: int
-
-
-def invocation_record(
-    *,
-    request_id: str,
-    function_arn: str,
-    condition: str,
-    invoke_count: int,
-    request_payload: bytes,
-    response_payload: bytes | None,
-    function_error: str | None,
-    refusal: int | None = None,
-    at: float,
-) -> dict[str, Any]:
-    """AWS's destination record. ``response_payload`` is None when no invocation ran."""
-    if response_payload is None:
-        status = refusal or THROTTLED_STATUS
-        response_context: dict[str, Any] = {"statusCode": status, "executedVersion": LATEST}
-        response: Any = _REFUSALS.get(status, _REFUSALS[THROTTLED_STATUS])
-    else:
-        response_context = {"statusCode": 200, "executedVersion": LATEST}
-        if function_error:
-            response_context["functionError"] = function_error
-        response = _json_or_text(response_payload) if response_payload else None
-    return {
-        "version": "1.0",
-        "timestamp": _iso_millis(at),
-        "requestContext": {
-            "requestId": request_id,
-            "functionArn": f"{function_arn}:{LATEST}",
-            "condition": condition,
-            "approximateInvokeCount": invoke_count,
-        },
-        "requestPayload": _json_or_text(request_payload),
-        "responseContext": response_context,
-        "responsePayload": response,
-    }
 
 
 class AsyncEngine:
@@ -252,13 +124,7 @@ class AsyncEngine:
         self._clock = clock
         if destinations.invoke_async is None:
             destinations.invoke_async = self.invoke_async
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # Autocommit mode: every write happens inside an explicit BEGIN IMMEDIATE ... COMMIT.
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._store = EventStore(db_path)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = False
@@ -276,13 +142,7 @@ class AsyncEngine:
         if len(payload) > MAX_ASYNC_PAYLOAD_BYTES:
             raise PayloadTooLarge(len(payload))
         request_id = str(uuid.uuid4())
-        now = self._clock()
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO events (request_id, function_name, payload, received_at,"
-                " next_attempt_at) VALUES (?, ?, ?, ?, ?)",
-                (request_id, function_name, payload, now, now),
-            )
+        self._store.add_event(request_id, function_name, payload, self._clock())
         self._notify()
         return request_id
 
@@ -324,52 +184,20 @@ class AsyncEngine:
         self._notify()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._store.close()
 
     # -- queries -----------------------------------------------------------------------------
 
     def status(self, request_id: str) -> EventStatus:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT function_name, state, attempts, condition, received_at, next_attempt_at"
-                " FROM events WHERE request_id = ?",
-                (request_id,),
-            ).fetchone()
-            if row is None:
-                raise KeyError(f"no event with request id {request_id}")
-            deliveries = self._db.execute(
-                "SELECT state, last_error FROM deliveries WHERE request_id = ? ORDER BY id",
-                (request_id,),
-            ).fetchall()
-        function_name, state, attempts, condition, received_at, next_attempt_at = row
-        return EventStatus(
-            request_id=request_id,
-            function_name=function_name,
-            state=state,
-            attempts=attempts,
-            condition=condition,
-            received_at=received_at,
-            next_attempt_at=next_attempt_at,
-            undelivered=sum(sending in ("pending", "sending") for sending, _ in deliveries),
-            last_delivery_error=next((error for _, error in reversed(deliveries) if error), None),
-        )
+        return self._store.status(request_id)
 
     def pending_count(self, function_name: str | None = None) -> int:
         """Events not done yet (queued or running), for one function or all."""
-        query = "SELECT count(*) FROM events WHERE state != 'done'"
-        args: tuple[str, ...] = ()
-        if function_name is not None:
-            query, args = query + " AND function_name = ?", (function_name,)
-        with self._lock:
-            return self._db.execute(query, args).fetchone()[0]
+        return self._store.pending_count(function_name)
 
     def undelivered_count(self) -> int:
         """Destination and DLQ messages not yet taken by their target."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
-            ).fetchone()[0]
+        return self._store.undelivered_count()
 
     def is_idle(self) -> bool:
         """Nothing left to run or to send."""
@@ -379,40 +207,22 @@ class AsyncEngine:
 
     def _recover(self) -> None:
         """Put back what a crash left in flight: AWS runs such events again (at least once)."""
-        with self._transaction() as db:
-            events = db.execute("UPDATE events SET state = 'queued' WHERE state = 'running'")
-            sends = db.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
-        if events.rowcount or sends.rowcount:
+        events, sends = self._store.recover()
+        if events or sends:
             log.info(
                 "requeued %d event(s) and %d destination message(s) left in flight",
-                events.rowcount,
-                sends.rowcount,
+                events,
+                sends,
             )
 
     def _start_due_events(self) -> None:
         free = MAX_RUNNING_EVENTS - len(self._events)
         if free <= 0:
             return
-        busy = self._busy_functions()
-        with self._transaction() as db:
-            candidates = db.execute(
-                "SELECT request_id, function_name, payload, received_at, attempts, backoffs,"
-                " last_payload, last_function_error, last_refusal FROM events"
-                f" WHERE state = 'queued' AND next_attempt_at <= ? AND {_not_in(busy)}"
-                " ORDER BY next_attempt_at LIMIT ?",
-                (self._clock(), *busy, free),
-            ).fetchall()
-            rows = []
-            for row in candidates:
-                if self._running[row[1]] < self._poller_limit(row[1]):
-                    self._running[row[1]] += 1
-                    rows.append(row)
-            db.executemany(
-                "UPDATE events SET state = 'running' WHERE request_id = ?",
-                [(row[0],) for row in rows],
-            )
-        for row in rows:
-            event = _Event(*row)
+        events = self._store.claim_events(
+            self._clock(), free, skip=self._busy_functions(), admit=self._admit
+        )
+        for event in events:
             self._events[event.request_id] = asyncio.create_task(
                 self._run_event(event), name=f"async-event-{event.request_id}"
             )
@@ -421,18 +231,7 @@ class AsyncEngine:
         free = MAX_RUNNING_DELIVERIES - len(self._deliveries)
         if free <= 0:
             return
-        with self._transaction() as db:
-            rows = db.execute(
-                "SELECT id, request_id, kind, target_arn, body, attributes, attempts"
-                " FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at LIMIT ?",
-                (self._clock(), free),
-            ).fetchall()
-            db.executemany(
-                "UPDATE deliveries SET state = 'sending' WHERE id = ?", [(row[0],) for row in rows]
-            )
-        for row in rows:
-            delivery = _Delivery(*row)
+        for delivery in self._store.claim_deliveries(self._clock(), free):
             self._deliveries[delivery.id] = asyncio.create_task(
                 self._deliver(delivery), name=f"async-delivery-{delivery.id}"
             )
@@ -447,33 +246,30 @@ class AsyncEngine:
     def _busy_functions(self) -> list[str]:
         return [name for name, n in self._running.items() if n >= self._poller_limit(name)]
 
+    def _admit(self, function_name: str) -> bool:
+        """Count one more running event of ``function_name``, if its poller limit allows."""
+        if self._running[function_name] >= self._poller_limit(function_name):
+            return False
+        self._running[function_name] += 1
+        return True
+
     def _seconds_to_next_due(self) -> float | None:
         """Time until the next queued item the loop has room to start; None: wait for a wake."""
-        due: list[float] = []
-        with self._lock:
-            if len(self._events) < MAX_RUNNING_EVENTS:
-                busy = self._busy_functions()
-                (next_event,) = self._db.execute(
-                    "SELECT min(next_attempt_at) FROM events"
-                    f" WHERE state = 'queued' AND {_not_in(busy)}",
-                    busy,
-                ).fetchone()
-                due.append(next_event)
-            if len(self._deliveries) < MAX_RUNNING_DELIVERIES:
-                (next_send,) = self._db.execute(
-                    "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"
-                ).fetchone()
-                due.append(next_send)
+        due: list[float | None] = []
+        if len(self._events) < MAX_RUNNING_EVENTS:
+            due.append(self._store.next_event_at(skip=self._busy_functions()))
+        if len(self._deliveries) < MAX_RUNNING_DELIVERIES:
+            due.append(self._store.next_delivery_at())
         times = [t for t in due if t is not None]
         return max(0.0, min(times) - self._clock()) if times else None
 
     # -- one event ---------------------------------------------------------------------------
 
-    async def _run_event(self, event: _Event) -> None:
+    async def _run_event(self, event: Event) -> None:
         try:
             await self._attempt(event)
         except asyncio.CancelledError:
-            self._requeue(event.request_id)
+            self._store.requeue(event.request_id)
             raise
         except Exception:
             log.exception("async event %s: engine error; back to the queue", event.request_id)
@@ -483,7 +279,7 @@ class AsyncEngine:
             self._running[event.function_name] -= 1
             self._notify()
 
-    async def _attempt(self, event: _Event) -> None:
+    async def _attempt(self, event: Event) -> None:
         function = self._functions.get(event.function_name)
         if function is None:
             log.warning(
@@ -514,10 +310,10 @@ class AsyncEngine:
         self._after_invocation(event, function, result)
 
     def _after_invocation(
-        self, event: _Event, function: LocalFunction, result: InvocationResult
+        self, event: Event, function: LocalFunction, result: InvocationResult
     ) -> None:
         attempts = event.attempts + 1
-        ran = _replace_event(
+        ran = dataclasses.replace(
             event,
             attempts=attempts,
             backoffs=0,
@@ -532,42 +328,42 @@ class AsyncEngine:
         else:
             delay = FUNCTION_ERROR_RETRY_DELAYS[min(attempts, 2) - 1] * self._scale
             next_at = min(self._clock() + delay, self._expiry(event, function))
-            self._requeue(ran.request_id, next_at, ran)
+            self._store.reschedule(ran, next_at)
 
-    def _back_off(self, event: _Event, function: LocalFunction | None, refusal: int) -> None:
+    def _back_off(self, event: Event, function: LocalFunction | None, refusal: int) -> None:
         """A refused try (throttle, system error): back to the queue, 1 s doubling to 300 s."""
         delay = min(BACKOFF_FIRST_SECONDS * 2**event.backoffs, BACKOFF_MAX_SECONDS) * self._scale
         next_at = self._clock() + delay
         if function is not None:
             next_at = min(next_at, self._expiry(event, function))
-        refused = _replace_event(event, backoffs=event.backoffs + 1, last_refusal=refusal)
-        self._requeue(event.request_id, next_at, refused)
+        refused = dataclasses.replace(event, backoffs=event.backoffs + 1, last_refusal=refusal)
+        self._store.reschedule(refused, next_at)
 
-    def _succeed(self, event: _Event, function: LocalFunction) -> None:
+    def _succeed(self, event: Event, function: LocalFunction) -> None:
         sends = []
         if function.on_success:
             record = self._record(event, function, SUCCESS)
-            sends.append(("record", function.on_success, _dump(record), None))
+            sends.append(Send("record", function.on_success, record, None))
         self._finish(event, SUCCESS, sends)
 
     def _fail(
-        self, event: _Event, function: LocalFunction, condition: str, refusal: int | None = None
+        self, event: Event, function: LocalFunction, condition: str, refusal: int | None = None
     ) -> None:
         if refusal is not None:
-            event = _replace_event(event, last_refusal=refusal)
+            event = dataclasses.replace(event, last_refusal=refusal)
         sends = []
         if function.on_failure:
             record = self._record(event, function, condition)
-            sends.append(("record", function.on_failure, _dump(record), None))
+            sends.append(Send("record", function.on_failure, record, None))
         if function.dead_letter:
-            code, message = _dead_letter_error(event)
-            attributes = {
-                "request_id": event.request_id,
-                "error_code": code,
-                "error_message": message,
-            }
+            attributes = dead_letter_attributes(
+                request_id=event.request_id,
+                invoke_count=event.attempts,
+                last_payload=event.last_payload,
+                refusal=event.last_refusal,
+            )
             sends.append(
-                ("dead_letter", function.dead_letter, event.payload, json.dumps(attributes))
+                Send("dead_letter", function.dead_letter, event.payload, json.dumps(attributes))
             )
         log.info(
             "async event %s for %s failed: %s after %d invocation(s)",
@@ -578,87 +374,29 @@ class AsyncEngine:
         )
         self._finish(event, condition, sends)
 
-    def _record(self, event: _Event, function: LocalFunction, condition: str) -> dict[str, Any]:
+    def _record(self, event: Event, function: LocalFunction, condition: str) -> bytes:
+        """The destination record for ``event``, as sent."""
         ran = event.attempts > 0
-        return invocation_record(
-            request_id=event.request_id,
-            function_arn=function.arn,
-            condition=condition,
-            invoke_count=event.attempts,
-            request_payload=event.payload,
-            response_payload=(event.last_payload or b"") if ran else None,
-            function_error=event.last_function_error if ran else None,
-            refusal=event.last_refusal,
-            at=self._clock(),
+        return record_body(
+            invocation_record(
+                request_id=event.request_id,
+                function_arn=function.arn,
+                condition=condition,
+                invoke_count=event.attempts,
+                request_payload=event.payload,
+                response_payload=(event.last_payload or b"") if ran else None,
+                function_error=event.last_function_error if ran else None,
+                refusal=event.last_refusal,
+                at=self._clock(),
+            )
         )
 
-    def _expiry(self, event: _Event, function: LocalFunction) -> float:
-        return event.received_at + function.max_event_age_seconds * self._scale
-
-    # -- the database ------------------------------------------------------------------------
-
-    def _requeue(
-        self, request_id: str, next_at: float | None = None, event: _Event | None = None
-    ) -> None:
-        with self._transaction() as db:
-            if event is None:
-                db.execute(
-                    "UPDATE events SET state = 'queued' WHERE request_id = ? AND state = 'running'",
-                    (request_id,),
-                )
-                return
-            db.execute(
-                "UPDATE events SET state = 'queued', next_attempt_at = ?, attempts = ?,"
-                " backoffs = ?, last_payload = ?, last_function_error = ?, last_refusal = ?"
-                " WHERE request_id = ?",
-                (
-                    next_at,
-                    event.attempts,
-                    event.backoffs,
-                    event.last_payload,
-                    event.last_function_error,
-                    event.last_refusal,
-                    request_id,
-                ),
-            )
-
-    def _finish(
-        self, event: _Event, condition: str, sends: list[tuple[str, str, bytes, str | None]]
-    ) -> None:
+    def _finish(self, event: Event, condition: str, sends: list[Send]) -> None:
         """Mark the event done and queue its records, in one transaction."""
-        now = self._clock()
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE events SET state = 'done', condition = ?, finished_at = ?, attempts = ?,"
-                " last_payload = ?, last_function_error = ?, last_refusal = ?"
-                " WHERE request_id = ?",
-                (
-                    condition,
-                    now,
-                    event.attempts,
-                    event.last_payload,
-                    event.last_function_error,
-                    event.last_refusal,
-                    event.request_id,
-                ),
-            )
-            db.executemany(
-                "INSERT INTO deliveries (request_id, kind, target_arn, body, attributes,"
-                " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(event.request_id, *send, now) for send in sends],
-            )
+        self._store.finish(event, condition, sends, self._clock())
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken before its first read, committed on leaving."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _expiry(self, event: Event, function: LocalFunction) -> float:
+        return event.received_at + function.max_event_age_seconds * self._scale
 
     def _notify(self) -> None:
         loop, wake = self._loop, self._wake
@@ -676,7 +414,7 @@ class AsyncEngine:
 
     # -- one destination message -------------------------------------------------------------
 
-    async def _deliver(self, delivery: _Delivery) -> None:
+    async def _deliver(self, delivery: Delivery) -> None:
         attempts = delivery.attempts + 1
         try:
             if delivery.kind == "record":
@@ -687,8 +425,7 @@ class AsyncEngine:
                     delivery.target_arn, delivery.body, **attributes
                 )
         except asyncio.CancelledError:
-            with self._transaction() as db:
-                db.execute("UPDATE deliveries SET state = 'pending' WHERE id = ?", (delivery.id,))
+            self._store.release_delivery(delivery.id)
             raise
         except DeliveryRejected as error:
             log.error(
@@ -697,7 +434,7 @@ class AsyncEngine:
                 delivery.request_id,
                 error,
             )
-            self._delivery_tried(delivery, "rejected", attempts, str(error))
+            self._store.delivery_tried(delivery.id, "rejected", attempts, str(error))
         except Exception as error:
             (log.warning if attempts == 1 else log.debug)(
                 "destination %s unreachable for event %s (try %d), retrying: %s",
@@ -709,60 +446,9 @@ class AsyncEngine:
             delay = min(BACKOFF_FIRST_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
             error_text = f"{type(error).__name__}: {error}"
             next_at = self._clock() + delay * self._scale
-            self._delivery_tried(delivery, "pending", attempts, error_text, next_at)
+            self._store.delivery_tried(delivery.id, "pending", attempts, error_text, next_at)
         else:
-            self._delivery_tried(delivery, "sent", attempts, None)
+            self._store.delivery_tried(delivery.id, "sent", attempts, None)
         finally:
             self._deliveries.pop(delivery.id, None)
             self._notify()
-
-    def _delivery_tried(
-        self,
-        delivery: _Delivery,
-        state: str,
-        attempts: int,
-        error: str | None,
-        next_at: float | None = None,
-    ) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET state = ?, attempts = ?, last_error = ?,"
-                " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
-                (state, attempts, error, next_at, delivery.id),
-            )
-
-
-def _not_in(names: list[str]) -> str:
-    """A SQL condition excluding ``names`` (bound as parameters)."""
-    return f"function_name NOT IN ({', '.join('?' * len(names))})" if names else "1"
-
-
-def _replace_event(event: _Event, **changes: Any) -> _Event:
-    return _Event(**{**event.__dict__, **changes})
-
-
-def _dead_letter_error(event: _Event) -> tuple[int, str]:
-    """The DLQ's ``ErrorCode`` and ``ErrorMessage`` for a failed event."""
-    if event.attempts == 0:
-        status = event.last_refusal or THROTTLED_STATUS
-        return status, _REFUSALS.get(status, _REFUSALS[THROTTLED_STATUS])["errorMessage"]
-    error = _json_or_text(event.last_payload or b"")
-    if isinstance(error, dict) and isinstance(error.get("errorMessage"), str):
-        return FUNCTION_ERROR_STATUS, error["errorMessage"]
-    return FUNCTION_ERROR_STATUS, (event.last_payload or b"").decode("utf-8", errors="replace")
-
-
-def _json_or_text(payload: bytes) -> Any:
-    try:
-        return json.loads(payload)
-    except ValueError:
-        return payload.decode("utf-8", errors="replace")
-
-
-def _dump(record: Mapping[str, Any]) -> bytes:
-    return json.dumps(record, separators=(",", ":")).encode()
-
-
-def _iso_millis(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -16,6 +16,7 @@ from typing import IO, Protocol
 
 from aiohttp import web
 
+from local.async_engine import MAX_ASYNC_PAYLOAD_BYTES
 from local.execution_environment import ExecutionEnvironment
 from local.invocation import InvocationResult, InvocationType, InvokeResponse, Throttled
 from local.model import LocalFunction
@@ -23,7 +24,6 @@ from local.model import LocalFunction
 __all__ = ["DEFAULT_CONCURRENCY", "EventQueue", "LambdaService", "UnknownFunction"]
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
-MAX_ASYNC_PAYLOAD = 1024 * 1024
 DEFAULT_CONCURRENCY = 10
 """Environments per function when it reserves none (AWS's account pool is 1000; a laptop isn't)."""
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
@@ -173,7 +173,7 @@ class LambdaService:
                 404, "ResourceNotFoundException", f"Function not found: {missing.args[0]}"
             )
         payload = await request.read() or b"{}"
-        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        limit = MAX_ASYNC_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_PAYLOAD
         if len(payload) > limit:
             return _aws_error(
                 413,

@@ -24,14 +24,10 @@ from typing import Any
 import boto3
 import pytest
 
-from local.async_engine import (
-    MAX_ASYNC_PAYLOAD_BYTES,
-    AsyncEngine,
-    PayloadTooLarge,
-    invocation_record,
-)
+from local.async_engine import MAX_ASYNC_PAYLOAD_BYTES, AsyncEngine, PayloadTooLarge
 from local.destinations import DestinationSender
 from local.invocation import InvocationResult, Throttled
+from local.invocation_record import invocation_record
 from local.model import LocalFunction
 
 ACCOUNT = "000000000000"
@@ -144,6 +140,22 @@ class ScriptedExecutor:
 
     def gaps(self) -> list[float]:
         return [b.at - a.at for a, b in zip(self.calls, self.calls[1:], strict=False)]
+
+
+class ConcurrencyLimitedExecutor(ScriptedExecutor):
+    """A :class:`ScriptedExecutor` that throttles, as the Lambda service does, any call made
+    while ``limit`` calls are already running; throttled calls are counted, not recorded."""
+
+    def __init__(self, limit: int, *steps: Step, delay: float = 0.0) -> None:
+        super().__init__(*steps, delay=delay)
+        self.limit = limit
+        self.throttled = 0
+
+    async def execute(self, function_name: str, payload: bytes, request_id: str) -> Any:
+        if self.running >= self.limit:
+            self.throttled += 1
+            raise Throttled("reserved concurrency used up")
+        return await super().execute(function_name, payload, request_id)
 
 
 @pytest.fixture
@@ -506,6 +518,19 @@ def test_events_run_concurrently_up_to_the_engines_bound(make_engine):
     assert len(executor.calls) == 100
     assert executor.most_running == 64
     assert took < 0.6  # two waves of 0.1 s, not 100 x 0.1 s
+
+
+def test_poller_limit_runs_at_most_reserved_concurrency_at_once_and_throttles_none(make_engine):
+    executor = ConcurrencyLimitedExecutor(2, echo, delay=0.05)
+    engine = make_engine(function(reserved_concurrency=2), executor=executor)
+    ids = [engine.accept("worker", str(n).encode()) for n in range(10)]
+    run_until(engine)
+
+    assert executor.throttled == 0
+    assert executor.most_running == 2  # the limit is used, not just kept under
+    assert sorted(c.request_id for c in executor.calls) == sorted(ids)  # each ran once
+    assert {engine.status(i).condition for i in ids} == {"Success"}
+    assert {engine.status(i).attempts for i in ids} == {1}
 
 
 def test_waiting_engine_does_not_busy_loop(tmp_path, endpoint):
