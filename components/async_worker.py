@@ -118,7 +118,7 @@ def _failure_alarm(
     """Alarm on records in the failure queue, or on function errors when there is no queue."""
     if failure is not None and failure.queue_url is not None:
         namespace, metric = "AWS/SQS", "ApproximateNumberOfMessagesVisible"
-        dimensions = {"QueueName": failure.arn.apply(lambda arn: arn.split(":")[-1])}
+        dimensions = {"QueueName": failure.arn.apply(_queue_name)}
     else:
         namespace, metric = "AWS/Lambda", "Errors"
         dimensions = {"FunctionName": function.name}
@@ -136,3 +136,7 @@ def _failure_alarm(
         alarm_description=f"Asynchronous invocations of {name} are failing.",
         opts=opts,
     )
+
+
+def _queue_name(queue_arn: str | None) -> str | None:
+    return queue_arn.rsplit(":", 1)[-1] if queue_arn else None

@@ -140,8 +140,9 @@ class GraphQLFront:
                 opts=child,
             )
 
-        self.graphql_url = self.api.uris.apply(lambda uris: uris["GRAPHQL"])
-        self.realtime_url = self.api.uris.apply(lambda uris: uris["REALTIME"])
+        # ``uris`` is only known once AppSync made the API (a preview or a bare mock lacks it).
+        self.graphql_url = self.api.uris.apply(lambda uris: (uris or {}).get("GRAPHQL"))
+        self.realtime_url = self.api.uris.apply(lambda uris: (uris or {}).get("REALTIME"))
 
     def _lambda_source(
         self, name: str, target: ApiTarget, opts: pulumi.ResourceOptions

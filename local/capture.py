@@ -106,12 +106,12 @@ def capture(
 
     if config is None:
         config = read_stack_file(stack_file(stack, project_dir))
-    generated = local_secrets(config, available_workloads())
+    secrets = local_secrets(config, available_workloads())
     main = project_dir / "__main__.py"
     result = evaluate(
-        lambda: runpy.run_path(str(main), run_name="__main__"), stack, {**config, **generated}
+        lambda: runpy.run_path(str(main), run_name="__main__"), stack, {**config, **secrets}
     )
-    result.local_secrets = set(generated)
+    result.local_secrets = {key for key in secrets if key not in config}
     return result
 
 

@@ -1,9 +1,10 @@
-"""Stack secrets for local runs: from the environment, or generated once and kept.
+"""Stack secrets for local runs: from the environment, the stack file, or generated and kept.
 
-A cloud stack must hold its secrets (``pulumi config set --secret``); locally, a secret the
-stack file lacks comes from an environment variable named after it (``slackSigningSecret`` →
-``SLACK_SIGNING_SECRET``), or is generated and kept in the stack's state folder so that it
-stays the same from one ``ackflow up`` to the next.
+A cloud stack must hold its secrets (``pulumi config set --secret``). Locally, each secret an
+enabled workload declares comes from an environment variable named after it
+(``slackSigningSecret`` → ``SLACK_SIGNING_SECRET``), else from the stack file when it holds a
+plain value, else it is generated and kept in the stack's state folder so that it stays the
+same from one ``ackflow up`` to the next.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def env_name(key: str) -> str:
 def local_secrets(
     config: Mapping[str, Any], available: Mapping[str, Workload], store: Path | None = None
 ) -> dict[str, str]:
-    """``ackflow:<key>`` → value for each secret the enabled workloads need and config lacks."""
+    """``ackflow:<key>`` → the local value of each secret the enabled workloads declare."""
     enabled = config.get(f"{NAMESPACE}:workloads") or {}
     if isinstance(enabled, str):
         enabled = json.loads(enabled)
@@ -43,11 +44,12 @@ def local_secrets(
     for name in enabled:
         for secret in available[name].secrets if name in available else ():
             full_key = f"{NAMESPACE}:{secret.key}"
-            if full_key in config:
-                continue
-            value = os.environ.get(env_name(secret.key)) or kept.get(secret.key)
-            found[full_key] = kept[secret.key] = value or secrets.token_hex(16)
-    if store is not None and found:
+            value = os.environ.get(env_name(secret.key)) or config.get(full_key)
+            if isinstance(value, str) and value:
+                found[full_key] = value
+            else:
+                found[full_key] = kept[secret.key] = kept.get(secret.key) or secrets.token_hex(16)
+    if store is not None and kept:
         store.parent.mkdir(parents=True, exist_ok=True)
         store.write_text(json.dumps(kept, indent=2) + "\n")
         store.chmod(0o600)

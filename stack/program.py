@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.runtime.config import is_config_secret
 
 from components.bundle import Bundler, LambdaBundler, SourceBundler
 from stack.api import build_api
@@ -39,6 +40,12 @@ def main(workloads_root: Path = WORKLOADS_ROOT) -> None:
         config = parse_stack_config(read_pulumi_config(), available)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
+    for key in config.secrets:
+        if not is_config_secret(f"ackflow:{key}"):
+            pulumi.log.warn(
+                f"ackflow:{key} is stored in plain text in the stack file; encrypt it with: "
+                f"pulumi config set --secret ackflow:{key} <value>"
+            )
     bundler = _bundler()
     workers = build_workers(config, available, bundler, _stack_context())
     fronts = build_fronts(config, available, workers, bundler)
