@@ -88,8 +88,13 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     """The ``config:`` map of a stack file (secure values left out)."""
     if not path.is_file():
         raise CaptureError(f"no stack file {path}")
-    document = yaml.safe_load(path.read_text()) or {}
-    config = document.get("config") or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise CaptureError(f"{path} is not valid YAML: {error}") from None
+    config = (document.get("config") if isinstance(document, Mapping) else None) or {}
+    if not isinstance(config, Mapping):
+        raise CaptureError(f"{path}: `config:` must be a map of settings, got {config!r:.60}")
     return {
         key: value
         for key, value in config.items()

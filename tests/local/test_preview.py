@@ -94,3 +94,20 @@ def test_policy_summary_lists_one_line_per_statement():
 def test_capture_refuses_a_stack_file_that_does_not_exist(tmp_path):
     with pytest.raises(CaptureError, match=r"no stack file Pulumi\.qa\.yaml"):
         capture("qa", project_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("config:\n  ackflow:workloads: {squaring: {retries: 1}\n", "is not valid YAML"),
+        ("config: [1, 2]\n", "`config:` must be a map of settings"),
+    ],
+)
+def test_a_broken_stack_file_is_named_with_what_is_wrong(tmp_path, capsys, text, message):
+    stack_file = tmp_path / "Pulumi.broken.yaml"
+    stack_file.write_text(text)
+
+    assert main(["preview", "--stack-file", str(stack_file)]) == 2
+    err = capsys.readouterr().err
+    assert str(stack_file) in err
+    assert message in err
