@@ -176,37 +176,19 @@ def test_ackflow_logs_prints_a_functions_invocations_with_their_request_ids(
     answer = running_stack.client("lambda").invoke(FunctionName=name, Payload=b'{"number": 3}')
     request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
 
-    logs = subprocess.run(
-        [
-            *ackflow_command(),
-            "logs",
-            name,
-            "--stack",
-            "e2e",
-            "--state-dir",
-            str(running_stack.state_root),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout
+    def ackflow_logs(function: str) -> subprocess.CompletedProcess[str]:
+        state = ["--stack", "e2e", "--state-dir", str(running_stack.state_root)]
+        return subprocess.run(
+            [*ackflow_command(), "logs", function, *state],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
-    assert f"START RequestId: {request_id}" in logs
-    assert f"REPORT RequestId: {request_id}" in logs
-    unknown = subprocess.run(
-        [
-            *ackflow_command(),
-            "logs",
-            "nope",
-            "--stack",
-            "e2e",
-            "--state-dir",
-            str(running_stack.state_root),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    logs = ackflow_logs(name)
+    assert logs.returncode == 0
+    assert f"START RequestId: {request_id}" in logs.stdout
+    assert f"REPORT RequestId: {request_id}" in logs.stdout
+    unknown = ackflow_logs("nope")
     assert unknown.returncode == 2
     assert "no function 'nope'" in unknown.stderr
