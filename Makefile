@@ -17,6 +17,7 @@ NODE_MODULES := node_modules/.installed
 
 .PHONY: run preview test lint format clean
 
+run: export ACKFLOW_EXIT_WITH_PARENT := 1
 run: $(SYNCED)  ## Run the product: the dev stack, served on this machine (Ctrl-C stops)
 	$(VENV)/bin/ackflow up --stack $(STACK)
 

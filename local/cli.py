@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -39,6 +43,8 @@ def _preview(args: argparse.Namespace, console: Console) -> int:
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
+    if os.environ.get(EXIT_WITH_PARENT_ENV) == "1":
+        _exit_with_parent()
     config = _config(args)
     options = UpOptions(
         stack=args.stack,
@@ -49,6 +55,19 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     )
     asyncio.run(serve(options, console))
     return 0
+
+
+EXIT_WITH_PARENT_ENV = "ACKFLOW_EXIT_WITH_PARENT"
+"""Set by `make run`: when make is killed, `ackflow up` goes down with it (as after a kill -9:
+queued events wait in SQLite, moto survives to be adopted) instead of holding the ports."""
+
+
+def _exit_with_parent() -> None:
+    parent = os.getppid()
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _down(args: argparse.Namespace, console: Console) -> int:
