@@ -74,7 +74,9 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
                 f"port {port} ({name}) is in use by another program; "
                 "pick other ports with --port-base"
             )
-    config = options.config or read_stack_file(stack_file(options.stack))
+    config = (
+        read_stack_file(stack_file(options.stack)) if options.config is None else options.config
+    )
     secrets = local_secrets(config, available_workloads(), options.state_dir / "secrets.json")
     # Pulumi's mock runtime drives its own event loop: evaluate the program in a thread.
     stack = await asyncio.to_thread(capture, options.stack, {**config, **secrets})
