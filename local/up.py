@@ -187,6 +187,7 @@ def _endpoints(
         )
     return {
         "stack": options.stack,
+        "pid": os.getpid(),
         "region": stack.region,
         "rest_url": rest_url,
         **_named_routes(rest_url, workloads),

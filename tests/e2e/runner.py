@@ -37,26 +37,37 @@ class RunningStack:
     def state_dir(self) -> Path:
         return self.state_root / "e2e"
 
+    def command(self) -> list[str]:
+        """The `ackflow up` command line for this stack."""
+        return [
+            *ackflow_command(),
+            "up",
+            "--stack-file",
+            str(STACK_FILE),
+            "--time-scale",
+            str(TIME_SCALE),
+            *self._args(),
+        ]
+
+    def environment(self) -> dict[str, str]:
+        return {"ACKFLOW_WORKLOADS_PATH": str(HERE / "workloads")}
+
     def start(self) -> None:
-        endpoints_file = self.state_dir / "endpoints.json"
-        endpoints_file.unlink(missing_ok=True)
+        (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         self.process = subprocess.Popen(
-            [
-                *ackflow_command(),
-                "up",
-                "--stack-file",
-                str(STACK_FILE),
-                "--time-scale",
-                str(TIME_SCALE),
-                *self._args(),
-            ],
-            env={**os.environ, "ACKFLOW_WORKLOADS_PATH": str(HERE / "workloads")},
+            self.command(),
+            env={**os.environ, **self.environment()},
             stdout=(self.state_root / "up.out").open("ab"),
             stderr=subprocess.STDOUT,
         )
+        self.wait_until_up(self.process)
+
+    def wait_until_up(self, process: subprocess.Popen[bytes]) -> None:
+        """Wait for the endpoints file that `ackflow up` writes once it serves."""
+        endpoints_file = self.state_dir / "endpoints.json"
         deadline = time.monotonic() + STARTUP_SECONDS
         while not endpoints_file.is_file():
-            if self.process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"ackflow up did not start:\n{self.output()}")
             time.sleep(0.1)
         self.endpoints = json.loads(endpoints_file.read_text())
@@ -76,7 +87,8 @@ class RunningStack:
         subprocess.run([*ackflow_command(), "down", "--stack", "e2e", *self._args()], check=False)
 
     def output(self) -> str:
-        return (self.state_root / "up.out").read_text(errors="replace")
+        log = self.state_root / "up.out"
+        return log.read_text(errors="replace") if log.exists() else ""
 
     def client(self, service: str, attempts: int = 3) -> Any:
         endpoint = self.endpoints[f"{'lambda' if service == 'lambda' else 'aws'}_endpoint_url"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +33,43 @@ def test_ctrl_c_stops_every_service_and_frees_the_ports(tmp_path):
         assert not (stack.state_dir / "moto.pid").exists()
     finally:
         stack.down()
+
+
+def test_under_make_run_killing_the_parent_takes_ackflow_up_down(tmp_path):
+    stack = RunningStack(tmp_path, free_port_base())
+    parent = subprocess.Popen(  # stands in for make, which runs `ackflow up` as its child
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))",
+            *stack.command(),
+        ],
+        env={**os.environ, "ACKFLOW_EXIT_WITH_PARENT": "1", **stack.environment()},
+    )
+    try:
+        stack.wait_until_up(parent)
+        pid = stack.endpoints["pid"]
+        assert pid != parent.pid
+
+        parent.kill()
+        parent.wait()
+
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid), "ackflow up outlived its parent"
+        assert port_is_free(stack.port_base)
+    finally:
+        stack.down()
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def test_a_busy_port_is_refused_with_a_clear_error(tmp_path):
