@@ -26,6 +26,7 @@ from components.destinations import (
     destination_for_arn,
 )
 from local.capture import Capture, CaptureError, evaluate
+from tests.outputs import known
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,16 +72,6 @@ def one(cap: Capture, type_token: str) -> RecordedResource:
     found = cap.of_type(type_token)
     assert len(found) == 1, f"expected one {type_token}, found {[r.name for r in found]}"
     return found[0]
-
-
-def known(mapping: dict[str, Any], *path: str) -> Any:
-    """The value at ``path``, asserted to be present (a missing output reads as None)."""
-    value: Any = mapping
-    for key in path:
-        assert isinstance(value, dict), f"{'.'.join(path)}: {key!r} is under a {value!r}"
-        value = value.get(key)
-        assert value is not None, f"{'.'.join(path)}: {key!r} is not set in {mapping!r}"
-    return value
 
 
 def policy(cap: Capture) -> dict[str, Any]:

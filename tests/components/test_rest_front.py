@@ -8,7 +8,7 @@ import pytest
 
 from components.rest_front import CLIENT_ERROR_PATTERN, SERVER_ERROR_PATTERN
 from local.capture import Capture, capture
-from local.fake_cloud import RecordedResource
+from tests.outputs import known
 
 INTEGRATION = "aws:apigateway/integration:Integration"
 METHOD = "aws:apigateway/method:Method"
@@ -23,27 +23,21 @@ def dev() -> Capture:
     return capture("dev")
 
 
-def known(resource: RecordedResource, key: str):
-    value = resource.inputs.get(key)
-    assert value is not None, f"{resource.name} has no {key}"
-    return value
-
-
 def test_the_square_get_route_maps_the_callers_invocation_type_header(dev: Capture):
     integration = dev.named(INTEGRATION, "squaring-get-square-number")
     method = dev.named(METHOD, "squaring-get-square-number")
 
-    assert known(integration, "type") == "AWS"
-    assert known(integration, "integrationHttpMethod") == "POST"
-    assert known(integration, "requestParameters") == {
+    assert known(integration.inputs, "type") == "AWS"
+    assert known(integration.inputs, "integrationHttpMethod") == "POST"
+    assert known(integration.inputs, "requestParameters") == {
         INVOCATION_HEADER: "method.request.header.InvocationType"
     }
-    assert known(method, "requestParameters") == {
+    assert known(method.inputs, "requestParameters") == {
         "method.request.path.number": True,
         "method.request.header.InvocationType": False,
     }
     worker = dev.named("aws:lambda/function:Function", "squaring-worker")
-    assert known(integration, "uri") == worker.outputs["invokeArn"]
+    assert known(integration.inputs, "uri") == worker.outputs["invokeArn"]
 
 
 def test_the_square_get_route_answers_200_202_400_and_500(dev: Capture):
@@ -54,7 +48,7 @@ def test_the_square_get_route_answers_200_202_400_and_500(dev: Capture):
     }
     assert statuses == {"200", "202", "400", "500"}
     default = dev.named(INTEGRATION_RESPONSE, "squaring-get-square-number-200")
-    template = known(default, "responseTemplates")["application/json"]
+    template = known(default.inputs, "responseTemplates")["application/json"]
     assert "$input.params('InvocationType') == 'Event'" in template
     assert "#set($context.responseOverride.status = 202)" in template
     assert "selectionPattern" not in default.inputs
@@ -64,10 +58,10 @@ def test_worker_errors_map_to_400_for_validation_and_500_for_anything_else(dev: 
     client = dev.named(INTEGRATION_RESPONSE, "squaring-get-square-number-400")
     server = dev.named(INTEGRATION_RESPONSE, "squaring-get-square-number-500")
 
-    assert known(client, "selectionPattern") == CLIENT_ERROR_PATTERN
-    assert known(server, "selectionPattern") == SERVER_ERROR_PATTERN
-    assert "errorMessage" in known(client, "responseTemplates")["application/json"]
-    server_body = known(server, "responseTemplates")["application/json"]
+    assert known(client.inputs, "selectionPattern") == CLIENT_ERROR_PATTERN
+    assert known(server.inputs, "selectionPattern") == SERVER_ERROR_PATTERN
+    assert "errorMessage" in known(client.inputs, "responseTemplates")["application/json"]
+    server_body = known(server.inputs, "responseTemplates")["application/json"]
     assert "stackTrace" not in server_body and "errorMessage" not in server_body
 
 
@@ -76,10 +70,10 @@ def test_the_post_route_validates_its_body_against_a_json_schema_model(dev: Capt
     (validator,) = dev.of_type("aws:apigateway/requestValidator:RequestValidator")
     (model,) = dev.of_type("aws:apigateway/model:Model")
 
-    assert known(method, "requestValidatorId") == validator.id
-    assert known(validator, "validateRequestBody") is True
-    assert known(method, "requestModels") == {"application/json": model.inputs["name"]}
-    schema = json.loads(known(model, "schema"))
+    assert known(method.inputs, "requestValidatorId") == validator.id
+    assert known(validator.inputs, "validateRequestBody") is True
+    assert known(method.inputs, "requestModels") == {"application/json": model.inputs["name"]}
+    schema = json.loads(known(model.inputs, "schema"))
     assert schema["required"] == ["number"]
     assert schema["additionalProperties"] is False
 
@@ -88,8 +82,8 @@ def test_the_slack_front_gets_a_proxy_integration_with_no_invocation_mapping(dev
     integration = dev.named(INTEGRATION, "slack-post-slack-commands")
     front = dev.named("aws:lambda/function:Function", "slack-front")
 
-    assert known(integration, "type") == "AWS_PROXY"
-    assert known(integration, "uri") == front.outputs["invokeArn"]
+    assert known(integration.inputs, "type") == "AWS_PROXY"
+    assert known(integration.inputs, "uri") == front.outputs["invokeArn"]
     assert "requestParameters" not in integration.inputs
 
 
@@ -97,7 +91,8 @@ def test_lambda_permissions_are_scoped_to_this_apis_execution_arn_and_route(dev:
     (api,) = dev.of_type("aws:apigateway/restApi:RestApi")
     execution_arn = api.outputs["executionArn"]
     source_arns = {
-        r.name: (known(r, "function"), known(r, "sourceArn")) for r in dev.of_type(PERMISSION)
+        r.name: (known(r.inputs, "function"), known(r.inputs, "sourceArn"))
+        for r in dev.of_type(PERMISSION)
     }
     assert source_arns == {
         "squaring-get-square-number": (
@@ -110,7 +105,9 @@ def test_lambda_permissions_are_scoped_to_this_apis_execution_arn_and_route(dev:
             f"{execution_arn}/*/POST/slack/commands",
         ),
     }
-    assert {known(r, "principal") for r in dev.of_type(PERMISSION)} == {"apigateway.amazonaws.com"}
+    assert {known(r.inputs, "principal") for r in dev.of_type(PERMISSION)} == {
+        "apigateway.amazonaws.com"
+    }
 
 
 def test_the_stage_logs_access_and_throttles_as_the_stack_says(dev: Capture):
@@ -118,12 +115,12 @@ def test_the_stage_logs_access_and_throttles_as_the_stack_says(dev: Capture):
     (settings,) = dev.of_type("aws:apigateway/methodSettings:MethodSettings")
     access_logs = dev.named("aws:cloudwatch/logGroup:LogGroup", "api-rest-access")
 
-    assert known(stage, "stageName") == "api"
-    assert known(stage, "accessLogSettings")["destinationArn"] == access_logs.outputs["arn"]
-    assert "$context.requestId" in known(stage, "accessLogSettings")["format"]
-    assert known(settings, "settings")["throttlingBurstLimit"] == 50
-    assert known(settings, "settings")["throttlingRateLimit"] == 20
-    assert known(access_logs, "retentionInDays") == 7
+    assert known(stage.inputs, "stageName") == "api"
+    assert known(stage.inputs, "accessLogSettings")["destinationArn"] == access_logs.outputs["arn"]
+    assert "$context.requestId" in known(stage.inputs, "accessLogSettings")["format"]
+    assert known(settings.inputs, "settings")["throttlingBurstLimit"] == 50
+    assert known(settings.inputs, "settings")["throttlingRateLimit"] == 20
+    assert known(access_logs.inputs, "retentionInDays") == 7
 
 
 def test_the_stack_exports_the_api_urls_the_key_as_a_secret_and_each_workloads_queues(
@@ -145,7 +142,7 @@ def test_no_role_may_invoke_a_function_of_another_workload(dev: Capture):
         r.outputs["arn"]: r.name.split("-")[0] for r in dev.of_type("aws:lambda/function:Function")
     }
     for policy in dev.of_type("aws:iam/rolePolicy:RolePolicy"):
-        document = json.loads(known(policy, "policy"))
+        document = json.loads(known(policy.inputs, "policy"))
         for statement in document["Statement"]:
             actions = (
                 statement["Action"]

@@ -20,6 +20,7 @@ from local.capture import Capture, CaptureError, capture, evaluate
 from local.fake_cloud import RecordedResource
 from stack import program
 from stack.config import ConfigError, StackConfig, parse_stack_config
+from tests.outputs import known
 from workloads import Function, StackContext, discover
 
 FUNCTION = "aws:lambda/function:Function"
@@ -50,15 +51,6 @@ def squaring(**settings: Any) -> dict[str, Any]:
 def mentions(message: str, value: str) -> bool:
     """Whether ``value`` appears in ``message`` as a whole token (``10`` is not in ``1096``)."""
     return re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w-]|\.\w)", message) is not None
-
-
-def known(mapping: dict[str, Any], *path: str) -> Any:
-    value: Any = mapping
-    for key in path:
-        assert isinstance(value, dict), f"{'.'.join(path)}: {key!r} is under a {value!r}"
-        value = value.get(key)
-        assert value is not None, f"{'.'.join(path)}: {key!r} is not set in {mapping!r}"
-    return value
 
 
 def one(cap: Capture, type_token: str, name: str = "squaring-worker") -> RecordedResource:
