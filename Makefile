@@ -4,6 +4,7 @@
 
 PYTHON ?= python3
 STACK ?= dev
+UP_ARGS ?=
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
@@ -19,7 +20,7 @@ NODE_MODULES := node_modules/.installed
 
 run: export ACKFLOW_EXIT_WITH_PARENT := 1
 run: $(SYNCED)  ## Run the product: the dev stack, served on this machine (Ctrl-C stops)
-	$(VENV)/bin/ackflow up --stack $(STACK)
+	$(VENV)/bin/ackflow up --stack $(STACK) $(UP_ARGS)
 
 preview: $(SYNCED)  ## The stack's offline plan
 	$(VENV)/bin/ackflow preview --stack $(STACK)

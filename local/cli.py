@@ -37,17 +37,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _preview(args: argparse.Namespace, console: Console) -> int:
-    config = _config(args)
-    print_plan(capture(args.stack, config), console)
+    stack, config = _stack_and_config(args)
+    print_plan(capture(stack, config), console)
     return 0
 
 
 def _up(args: argparse.Namespace, console: Console) -> int:
     if os.environ.get(EXIT_WITH_PARENT_ENV) == "1":
         _exit_with_parent()
-    config = _config(args)
+    stack, config = _stack_and_config(args)
     options = UpOptions(
-        stack=args.stack,
+        stack=stack,
         config=config,
         state_root=args.state_dir,
         port_base=args.port_base,
@@ -98,12 +98,11 @@ def _logs(args: argparse.Namespace, console: Console) -> int:
         time.sleep(0.2)
 
 
-def _config(args: argparse.Namespace) -> dict | None:
-    """The config of ``--stack-file`` (which also names the stack), else None."""
+def _stack_and_config(args: argparse.Namespace) -> tuple[str, dict | None]:
+    """``--stack-file`` names the stack and gives its config; else ``--stack``, config unread."""
     if args.stack_file is None:
-        return None
-    args.stack = stack_name(args.stack_file)
-    return read_stack_file(args.stack_file)
+        return args.stack, None
+    return stack_name(args.stack_file), read_stack_file(args.stack_file)
 
 
 def _slack(args: argparse.Namespace, console: Console) -> int:

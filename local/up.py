@@ -26,6 +26,7 @@ from local.response_sink import create_sink_app
 from local.rest_gateway import create_rest_app
 from local.secrets import local_secrets, snake_case
 from stack.program import available_workloads
+from workloads import Workload
 
 __all__ = ["DEFAULT_PORT_BASE", "Ports", "UpOptions", "serve"]
 
@@ -77,7 +78,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     config = (
         read_stack_file(stack_file(options.stack)) if options.config is None else options.config
     )
-    secrets = local_secrets(config, available_workloads(), options.state_dir / "secrets.json")
+    available = available_workloads()
+    secrets = local_secrets(config, available, options.state_dir / "secrets.json")
     # Pulumi's mock runtime drives its own event loop: evaluate the program in a thread.
     stack = await asyncio.to_thread(capture, options.stack, {**config, **secrets})
     functions = functions_from_capture(stack)
@@ -109,6 +111,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         ):
             running.push_async_callback((await _serve_app(app, port)).cleanup)
         endpoints = _endpoints(options, stack, services, ports, lambda_service, functions)
+        endpoints |= _named_routes(endpoints["rest_url"], endpoints["workloads"], available)
         endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
         _write_endpoints(options.state_dir / "endpoints.json", endpoints)
         _print_endpoints(console, endpoints, adopted, options)
@@ -190,7 +193,6 @@ def _endpoints(
         "pid": os.getpid(),
         "region": stack.region,
         "rest_url": rest_url,
-        **_named_routes(rest_url, workloads),
         "aws_endpoint_url": services.url,
         "lambda_endpoint_url": f"http://127.0.0.1:{ports.lambda_}",
         "response_sink_url": f"http://127.0.0.1:{ports.sink}/hooks",
@@ -201,9 +203,10 @@ def _endpoints(
     }
 
 
-def _named_routes(rest_url: str | None, enabled: Mapping[str, Any]) -> dict[str, str]:
+def _named_routes(
+    rest_url: str | None, enabled: Mapping[str, Any], available: Mapping[str, Workload]
+) -> dict[str, str]:
     """The URLs of routes that workloads name (``slack_command_url``)."""
-    available = available_workloads()
     return {
         route.endpoint: f"{rest_url}{route.path}"
         for name in enabled
