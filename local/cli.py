@@ -15,11 +15,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from local.async_engine import DEFAULT_TIME_SCALE
-from local.aws_services import AwsServices, PortBusy
-from local.capture import CaptureError, capture, read_stack_file, stack_name
-from local.preview import print_plan
-from local.slack_command import send_command
+from local.async_invoke.engine import DEFAULT_TIME_SCALE
+from local.aws_services.moto_server import AwsServices, PortBusy
+from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
+from local.cloud.preview import print_plan
+from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 
 __all__ = ["main"]

@@ -16,15 +16,15 @@ from aiohttp import web
 from rich.console import Console
 from rich.table import Table
 
-from local.async_engine import DEFAULT_TIME_SCALE, AsyncEngine
-from local.aws_services import AwsServices, PortBusy, local_credentials, port_is_free
-from local.capture import Capture, capture, read_stack_file, stack_file
-from local.destinations import DestinationSender
-from local.lambda_service import LambdaService
-from local.model import LocalFunction, functions_from_capture
-from local.response_sink import create_sink_app
-from local.rest_gateway import create_rest_app
-from local.secrets import local_secrets, snake_case
+from local.apigateway.gateway import create_rest_app
+from local.async_invoke.destinations import DestinationSender
+from local.async_invoke.engine import DEFAULT_TIME_SCALE, AsyncEngine
+from local.aws_services.moto_server import AwsServices, PortBusy, local_credentials, port_is_free
+from local.cloud.capture import Capture, capture, read_stack_file, stack_file
+from local.cloud.functions import LocalFunction, functions_from_capture
+from local.cloud.secrets import local_secrets, snake_case
+from local.lambda_.service import LambdaService
+from local.standins.slack_response_sink import create_sink_app
 from stack.program import available_workloads
 from workloads import Workload
 

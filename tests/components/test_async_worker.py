@@ -1,6 +1,6 @@
 """Tests for components.async_worker: what an AsyncWorker declares, for every setting.
 
-Each test evaluates a program under the fake cloud (``local.capture.evaluate``: a fresh
+Each test evaluates a program under the fake cloud (``local.cloud.capture.evaluate``: a fresh
 context and event loop, ``preview=False``) and reads the recorded resources. Mocks deliver
 inputs camelCase and integers as floats; every value is asserted present before it is checked.
 """
@@ -25,13 +25,13 @@ from components.destinations import (
     SqsDestination,
     destination_for_arn,
 )
-from local.capture import Capture, CaptureError, evaluate
+from local.cloud.capture import Capture, CaptureError, evaluate
 from tests.outputs import known
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from local.fake_cloud import RecordedResource
+    from local.cloud.fake_cloud import RecordedResource
 
 WORKER = "ackflow:index:AsyncWorker"
 FUNCTION = "aws:lambda/function:Function"

@@ -13,8 +13,8 @@ import pytest
 
 from components.api_args import ApiTarget, AsyncResolverApiArgs, GraphQLOperation
 from components.graphql_front import GraphQLFront, api_key_expiry, resolver_code
-from local.capture import Capture, evaluate
-from local.fake_cloud import RecordedResource
+from local.cloud.capture import Capture, evaluate
+from local.cloud.fake_cloud import RecordedResource
 
 REGION = "eu-west-1"
 ACCOUNT = "000000000000"

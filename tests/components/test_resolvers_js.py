@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.graphql_front import RESOLVERS_DIR
-from local.appsync_js import AppSyncJs, ResolverError
+from local.appsync.appsync_js import AppSyncJs, ResolverError
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.rest_front import CLIENT_ERROR_PATTERN, SERVER_ERROR_PATTERN
-from local.capture import Capture, capture
+from local.cloud.capture import Capture, capture
 from tests.outputs import known
 
 INTEGRATION = "aws:apigateway/integration:Integration"

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.aws_services import port_is_free
+from local.aws_services.moto_server import port_is_free
 
 HERE = Path(__file__).parent
 STACK_FILE = HERE / "Pulumi.e2e.yaml"

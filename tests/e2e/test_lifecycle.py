@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from local.aws_services import port_is_free
+from local.aws_services.moto_server import port_is_free
 from tests.e2e.runner import (
     STACK_FILE,
     RunningStack,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local.slack_command import signed_headers
+from local.standins.slack_command import signed_headers
 from tests.e2e.runner import RunningStack, receive_records
 
 SLACK_DEADLINE_SECONDS = 3.0

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local.fake_cloud import ACCOUNT_ID
+from local.cloud.fake_cloud import ACCOUNT_ID
 
 
 @pytest.fixture(scope="module")

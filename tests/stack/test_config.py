@@ -16,8 +16,8 @@ import pulumi
 import pytest
 
 from components.bundle import SourceBundler
-from local.capture import Capture, CaptureError, capture, evaluate
-from local.fake_cloud import RecordedResource
+from local.cloud.capture import Capture, CaptureError, capture, evaluate
+from local.cloud.fake_cloud import RecordedResource
 from stack import program
 from stack.config import ConfigError, StackConfig, parse_stack_config
 from tests.outputs import known

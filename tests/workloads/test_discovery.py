@@ -16,7 +16,7 @@ import pulumi
 import pytest
 
 from components.bundle import SourceBundler
-from local.capture import Capture, evaluate
+from local.cloud.capture import Capture, evaluate
 from stack.config import parse_stack_config
 from stack.functions import build_workers
 from workloads import (

@@ -1,0 +1,229 @@
+"""The stack's AWS services on loopback: moto's server, with the declared resources made in it.
+
+moto runs as its own process group so that it outlives a crash (``kill -9``) of
+``ackflow up``: the next ``ackflow up`` adopts it, and the records already delivered to its
+queues are still there. A clean shutdown stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.cloud.capture import Capture
+from local.cloud.fake_cloud import ACCOUNT_ID, RecordedResource
+
+__all__ = ["AwsServices", "PortBusy", "local_credentials", "port_is_free"]
+
+STARTUP_SECONDS = 30
+
+
+class PortBusy(Exception):
+    """A port ackflow needs is taken by another program."""
+
+
+def local_credentials(region: str) -> dict[str, str]:
+    """Environment for any AWS SDK talking to the local services (moto accepts any keys)."""
+    return {
+        "AWS_ACCESS_KEY_ID": "ackflow-local",
+        "AWS_SECRET_ACCESS_KEY": "ackflow-local",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``127.0.0.1:<port>`` (as servers do, with
+    SO_REUSEADDR, so connections of a previous run lingering in TIME_WAIT don't count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class AwsServices:
+    """moto on ``127.0.0.1:<port>``, its pid kept in ``<state_dir>/moto.pid``."""
+
+    state_dir: Path
+    port: int
+    region: str
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    """Queue ARN → the queue's URL in moto."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.state_dir / "moto.pid"
+
+    def start(self) -> bool:
+        """Start moto, or adopt the one a crashed run left; True when adopted."""
+        if self._adoptable():
+            return True
+        if not port_is_free(self.port):
+            raise PortBusy(
+                f"port {self.port} (AWS services) is in use by another program; "
+                "pick other ports with --port-base"
+            )
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.state_dir / "moto.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT_ID},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        self._pid_file.write_text(str(process.pid))
+        _wait_until(lambda: self._healthy() or process.poll() is not None, STARTUP_SECONDS)
+        if not self._healthy():
+            raise RuntimeError(f"moto did not start; see {self.state_dir / 'moto.log'}")
+        return False
+
+    def stop(self) -> None:
+        pid = self._pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+        self._pid_file.unlink(missing_ok=True)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=self.region,
+            aws_access_key_id="ackflow-local",
+            aws_secret_access_key="ackflow-local",
+        )
+
+    def provision(self, capture: Capture) -> None:
+        """Create every declared queue, topic, bus, table, bucket, parameter and secret."""
+        for resource in capture.resources:
+            create = _PROVISIONERS.get(resource.type)
+            if create is not None:
+                create(self, resource)
+
+    def _adoptable(self) -> bool:
+        pid = self._pid()
+        return pid is not None and _process_exists(pid) and self._healthy()
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/moto-api/reset-auth", timeout=1):
+                pass
+        except OSError as error:
+            # moto answers that URL with an HTTP error: any HTTP answer means it is up.
+            return hasattr(error, "code")
+        return True
+
+    def _pid(self) -> int | None:
+        try:
+            return int(self._pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+def _queue(services: AwsServices, resource: RecordedResource) -> None:
+    attributes = {}
+    if "messageRetentionSeconds" in resource.inputs:
+        attributes["MessageRetentionPeriod"] = str(int(resource.inputs["messageRetentionSeconds"]))
+    url = services.client("sqs").create_queue(
+        QueueName=resource.outputs["name"], Attributes=attributes
+    )["QueueUrl"]
+    services.queue_urls[resource.outputs["arn"]] = url
+
+
+def _topic(services: AwsServices, resource: RecordedResource) -> None:
+    services.client("sns").create_topic(Name=resource.outputs["name"])
+
+
+def _bus(services: AwsServices, resource: RecordedResource) -> None:
+    events = services.client("events")
+    if resource.outputs["name"] not in {b["Name"] for b in events.list_event_buses()["EventBuses"]}:
+        events.create_event_bus(Name=resource.outputs["name"])
+
+
+def _table(services: AwsServices, resource: RecordedResource) -> None:
+    inputs = resource.inputs
+    dynamodb = services.client("dynamodb")
+    if resource.outputs["name"] in dynamodb.list_tables()["TableNames"]:
+        return
+    keys = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
+    if inputs.get("rangeKey"):
+        keys.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
+    dynamodb.create_table(
+        TableName=resource.outputs["name"],
+        KeySchema=keys,
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]}
+            for a in inputs.get("attributes", [])
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _bucket(services: AwsServices, resource: RecordedResource) -> None:
+    s3 = services.client("s3")
+    name = resource.outputs["bucket"]
+    if services.region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": services.region}
+        )
+
+
+def _parameter(services: AwsServices, resource: RecordedResource) -> None:
+    value = resource.inputs.get("value")
+    if isinstance(value, str):
+        services.client("ssm").put_parameter(
+            Name=resource.outputs["name"],
+            Value=value,
+            Type=resource.inputs.get("type", "String"),
+            Overwrite=True,
+        )
+
+
+_PROVISIONERS: dict[str, Callable[[AwsServices, RecordedResource], None]] = {
+    "aws:sqs/queue:Queue": _queue,
+    "aws:sns/topic:Topic": _topic,
+    "aws:cloudwatch/eventBus:EventBus": _bus,
+    "aws:dynamodb/table:Table": _table,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:ssm/parameter:Parameter": _parameter,
+}
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)

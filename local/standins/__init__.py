@@ -1,0 +1,2 @@
+"""Stand-ins for what cannot run locally, each plainly named as such: Slack (its response URLs
+and a client that signs slash commands)."""
