@@ -1,8 +1,8 @@
 """The stack's AWS services on loopback: moto's server, with the declared resources made in it.
 
-moto runs as its own process group so that it outlives a crash (``kill -9``) of
-``ackflow up``: the next ``ackflow up`` adopts it, and the records already delivered to its
-queues are still there. A clean shutdown stops it.
+moto (:mod:`local.aws_services.moto_process`) runs as its own process group so that it
+outlives a crash (``kill -9``) of ``ackflow up``: the next ``ackflow up`` adopts it, and the
+records already delivered to its queues are still there. A clean shutdown stops it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from local.cloud.fake_cloud import ACCOUNT_ID, RecordedResource
 __all__ = ["AwsServices", "PortBusy", "local_credentials", "port_is_free"]
 
 STARTUP_SECONDS = 30
+MOTO_MODULE = "local.aws_services.moto_process"
+"""moto's own server, with a fix for speed (see that module)."""
 
 
 class PortBusy(Exception):
@@ -86,7 +88,7 @@ class AwsServices:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = (self.state_dir / "moto.log").open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", MOTO_MODULE, "-H", "127.0.0.1", "-p", str(self.port)],
             env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT_ID},
             stdin=subprocess.DEVNULL,
             stdout=log,
