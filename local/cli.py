@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -16,11 +16,12 @@ from pathlib import Path
 from rich.console import Console
 
 from local.async_invoke.engine import DEFAULT_TIME_SCALE
+from local.async_invoke.stats import DEFAULT_WINDOW_SECONDS, open_read_only, read_snapshot, watch
 from local.aws_services.moto_server import AwsServices, PortBusy
 from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
 from local.cloud.preview import print_plan
 from local.standins.slack_command import send_command
-from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
+from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, run_event_loop, serve
 
 __all__ = ["main"]
 
@@ -53,7 +54,7 @@ def _up(args: argparse.Namespace, console: Console) -> int:
         port_base=args.port_base,
         time_scale=args.time_scale,
     )
-    asyncio.run(serve(options, console))
+    run_event_loop(serve(options, console))
     return 0
 
 
@@ -96,6 +97,32 @@ def _logs(args: argparse.Namespace, console: Console) -> int:
         if not args.follow:
             return 0
         time.sleep(0.2)
+
+
+def _events(args: argparse.Namespace, console: Console) -> int:
+    state_dir = args.state_dir / args.stack
+    try:
+        db = open_read_only(state_dir / "events.sqlite3")
+    except FileNotFoundError:
+        raise LookupError(
+            f"no {state_dir / 'events.sqlite3'}: start the stack with `ackflow up` first"
+        ) from None
+    endpoints_file = state_dir / "endpoints.json"
+    functions = (
+        json.loads(endpoints_file.read_text()).get("functions")
+        if endpoints_file.is_file()
+        else None
+    )
+    try:
+        if args.json:
+            snapshot = read_snapshot(db, functions=functions, window=args.window)
+            print(json.dumps(snapshot.as_json(), indent=2))
+        else:
+            with contextlib.suppress(KeyboardInterrupt):
+                watch(db, console, functions=functions, interval=args.interval)
+    finally:
+        db.close()
+    return 0
 
 
 def _stack_and_config(args: argparse.Namespace) -> tuple[str, dict | None]:
@@ -142,6 +169,17 @@ def _parser() -> argparse.ArgumentParser:
     logs = command("logs", _logs, "print a local function's log (invocations and request ids)")
     logs.add_argument("function", help="the function's name, as the endpoints table shows it")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    events = command("events", _events, "a live table of the async queue per function (read-only)")
+    events.add_argument("--json", action="store_true", help="print the counts once, as JSON")
+    events.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between refreshes (default: 1)"
+    )
+    events.add_argument(
+        "--window",
+        type=float,
+        default=DEFAULT_WINDOW_SECONDS,
+        help=f"seconds the drain rate is measured over (default: {DEFAULT_WINDOW_SECONDS:g})",
+    )
     slack = command("slack", _slack, "send a signed slash command to the local stack")
     slack.add_argument("command_line", help='e.g. "/square 12"')
     slack.add_argument(
@@ -153,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             help="a stack file elsewhere (Pulumi.<stack>.yaml), instead of --stack",
         )
-    for sub in (up, down, logs, slack):
+    for sub in (up, down, logs, slack, events):
         sub.add_argument(
             "--state-dir", type=Path, default=Path(".ackflow"), help="default: .ackflow"
         )

@@ -7,16 +7,17 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from rich.console import Console
 from rich.table import Table
 
 from local.apigateway.gateway import create_rest_app
+from local.async_invoke.aging import timeout_notes
 from local.async_invoke.destinations import DestinationSender
 from local.async_invoke.engine import DEFAULT_TIME_SCALE, AsyncEngine
 from local.aws_services.moto_server import AwsServices, PortBusy, local_credentials, port_is_free
@@ -28,9 +29,10 @@ from local.standins.slack_response_sink import create_sink_app
 from stack.program import available_workloads
 from workloads import Workload
 
-__all__ = ["DEFAULT_PORT_BASE", "Ports", "UpOptions", "serve"]
+__all__ = ["DEFAULT_PORT_BASE", "Ports", "UpOptions", "run_event_loop", "serve"]
 
 DEFAULT_PORT_BASE = 4750
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,16 @@ class UpOptions:
     @property
     def state_dir(self) -> Path:
         return self.state_root / self.stack
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop where it is installed (its loop and transports take about a
+    third less time per request than asyncio's), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None = None) -> None:
@@ -114,9 +126,10 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         endpoints |= _named_routes(endpoints["rest_url"], endpoints["workloads"], available)
         endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
         _write_endpoints(options.state_dir / "endpoints.json", endpoints)
-        _print_endpoints(console, endpoints, adopted, options)
+        _print_endpoints(console, endpoints, adopted, options, functions)
 
         engine_task = asyncio.create_task(engine.run())
+        engine_task.add_done_callback(lambda task: _report_engine_exit(console, task))
         running.push_async_callback(_stop_engine, engine, engine_task)
         await stop.wait()
         console.print("[dim]shutting down…[/]")
@@ -124,7 +137,18 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
 
 async def _stop_engine(engine: AsyncEngine, task: asyncio.Task[None]) -> None:
     engine.stop()
-    await task
+    with contextlib.suppress(Exception):  # already reported by _report_engine_exit
+        await task
+
+
+def _report_engine_exit(console: Console, task: asyncio.Task[None]) -> None:
+    """The engine's task is watched: if it ends on its own, say so where the user looks."""
+    if task.cancelled() or task.exception() is None:
+        return
+    console.print(
+        f"[bold red]the async engine stopped: {task.exception()!r}. Event invocations are "
+        "refused (503) from now on; restart ackflow up.[/]"
+    )
 
 
 def _function_environment(
@@ -226,7 +250,11 @@ _LISTED = {"rest_url", "aws_endpoint_url", "lambda_endpoint_url", "response_sink
 
 
 def _print_endpoints(
-    console: Console, endpoints: Mapping[str, Any], adopted: bool, options: UpOptions
+    console: Console,
+    endpoints: Mapping[str, Any],
+    adopted: bool,
+    options: UpOptions,
+    functions: Mapping[str, LocalFunction],
 ) -> None:
     table = Table(title=f"ackflow · stack {endpoints['stack']} · local", title_justify="left")
     table.add_column("what")
@@ -251,6 +279,8 @@ def _print_endpoints(
         f"time scale {options.time_scale}: AWS's 1 + 2 minute retries take "
         f"{60 * options.time_scale:g} + {120 * options.time_scale:g} s. Ctrl-C stops."
     )
+    for note in timeout_notes(functions, options.time_scale):
+        console.print(f"[yellow]{note}[/]")
 
 
 def _stop_on_signals() -> asyncio.Event:

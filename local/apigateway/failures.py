@@ -11,6 +11,7 @@ __all__ = [
     "bad_request",
     "internal_server_error",
     "missing_authentication_token",
+    "service_unavailable",
 ]
 
 
@@ -33,6 +34,12 @@ def missing_authentication_token() -> GatewayFailure:
 
 def internal_server_error() -> GatewayFailure:
     return GatewayFailure(500, "Internal server error", "InternalServerErrorException")
+
+
+def service_unavailable(reason: str) -> GatewayFailure:
+    """503 when the local async engine refuses an ``Event`` invocation (a local condition,
+    so the message gives the local reason rather than AWS's generic wording)."""
+    return GatewayFailure(503, f"Service Unavailable: {reason}", "ServiceUnavailableException")
 
 
 def bad_request(message: str) -> GatewayFailure:

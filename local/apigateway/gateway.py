@@ -35,6 +35,7 @@ from local.apigateway.failures import (
     GatewayFailure,
     internal_server_error,
     missing_authentication_token,
+    service_unavailable,
 )
 from local.apigateway.integration import (
     lambda_error_message,
@@ -47,6 +48,7 @@ from local.apigateway.model import RestModel, rest_model
 from local.apigateway.request import EXECUTION_LOG as LOG
 from local.apigateway.request import JSON, NOT_FORWARDED_HEADERS, IncomingRequest, RoutedRequest
 from local.apigateway.vtl import loads
+from local.lambda_.invocation import EventQueueUnavailable
 
 if TYPE_CHECKING:
     from local.apigateway.model import Integration
@@ -190,6 +192,9 @@ class RestGateway:
         except TimeoutError:
             LOG.error("(%s) Execution failed due to a timeout error", call.request_id)
             raise GatewayFailure(504, "Endpoint request timed out") from None
+        except EventQueueUnavailable as unavailable:
+            LOG.error("(%s) Lambda invocation refused: %s", call.request_id, unavailable)
+            raise service_unavailable(str(unavailable)) from None
         except Exception:
             LOG.exception("(%s) Lambda invocation failed", call.request_id)
             raise internal_server_error() from None

@@ -1,29 +1,33 @@
 """The durable asynchronous invocation queue: AWS Lambda's ``Event`` invocations, locally.
 
-:meth:`AsyncEngine.accept` stores an event in SQLite and commits before it returns, so the
-Lambda service answers 202 only for an event that survives a crash. :meth:`AsyncEngine.run`
-then runs due events with AWS's semantics:
+:meth:`AsyncEngine.accept` stores an event in SQLite and returns once it is on disk, so the
+Lambda service answers 202 only for an event that survives a crash; concurrent accepts share
+one commit (see :mod:`local.async_invoke.group_commit`). :meth:`AsyncEngine.run` then runs
+due events with AWS's semantics:
 
 - a function error is retried 60 s, then 120 s, after the failed attempt, up to the
   function's ``retries``; then the event fails with ``RetriesExhausted``;
 - a throttle (:class:`~local.lambda_.invocation.Throttled`) or a system error puts the event back
   with exponential backoff (1 s doubling, at most 300 s), not counted as an attempt;
 - an event as old as its maximum event age fails with ``EventAgeExceeded`` instead of
-  being run again;
+  being run again (how a local age is counted: :mod:`local.async_invoke.aging`);
 - a function with reserved concurrency 0 fails every event at once, without running it:
   AWS sends those straight to the failure destination / DLQ. The record then says
   ``RetriesExhausted`` with ``approximateInvokeCount`` 0.
 
 A finished event's records are written to an outbox in the same transaction that finishes
-it; each is sent by the :class:`~local.async_invoke.destinations.DestinationSender` and retried with
-backoff until the destination takes it, across restarts too. A failed event goes to its
+it; the :class:`~local.async_invoke.outbox.Outbox` sends them and retries them with backoff
+until the destination takes them, across restarts too. A failed event goes to its
 on-failure destination *and* its dead-letter queue when both are set: AWS documents that
 destinations can be configured "in addition to or instead of" a DLQ.
 
 Delivery is at least once, like AWS's: events left running by a crash run again.
 
-The SQLite file is kept by :mod:`local.async_invoke.store`; the records and DLQ attributes are
-built by :mod:`local.async_invoke.records`.
+The loop survives its store's errors (a lock held elsewhere, a full disk): it logs them and
+tries again. If it cannot get through for :data:`UNRECOVERABLE_AFTER_SECONDS`, or if it
+stops for any other reason, :attr:`AsyncEngine.unavailable` says why and :meth:`accept`
+refuses events (:class:`~local.lambda_.invocation.EventQueueUnavailable`) rather than
+acknowledge what would not run. Finished events are kept for ``retention_seconds``.
 """
 
 from __future__ import annotations
@@ -33,13 +37,16 @@ import contextlib
 import dataclasses
 import json
 import logging
+import sqlite3
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
-from local.async_invoke.destinations import DeliveryRejected
+from local.async_invoke.aging import backoff_seconds, expiry, retry_delay
+from local.async_invoke.group_commit import WriterClosed
+from local.async_invoke.outbox import Outbox
 from local.async_invoke.records import (
     EVENT_AGE_EXCEEDED,
     RETRIES_EXHAUSTED,
@@ -50,18 +57,19 @@ from local.async_invoke.records import (
     invocation_record,
     record_body,
 )
-from local.async_invoke.store import EventStore, Send
-from local.lambda_.invocation import MAX_ASYNC_PAYLOAD_BYTES, Throttled
+from local.async_invoke.store import BUSY_TIMEOUT_SECONDS, EventStore, Send
+from local.lambda_.invocation import MAX_ASYNC_PAYLOAD_BYTES, EventQueueUnavailable, Throttled
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from local.async_invoke.destinations import DestinationSender
-    from local.async_invoke.store import Delivery, Event, EventStatus
+    from local.async_invoke.store import Event, EventStatus
     from local.cloud.functions import LocalFunction
     from local.lambda_.invocation import Executor, InvocationResult
 
 __all__ = [
+    "DEFAULT_RETENTION_SECONDS",
     "DEFAULT_TIME_SCALE",
     "MAX_ASYNC_PAYLOAD_BYTES",
     "AsyncEngine",
@@ -73,12 +81,17 @@ log = logging.getLogger(__name__)
 DEFAULT_TIME_SCALE = 0.01
 """Local seconds per AWS second: AWS's 1 min + 2 min retry schedule takes 0.6 s + 1.2 s,
 throttle backoff starts at 10 ms, and a maximum event age of 1 hour lasts 36 s."""
-
-FUNCTION_ERROR_RETRY_DELAYS = (60.0, 120.0)
-BACKOFF_FIRST_SECONDS = 1.0
-BACKOFF_MAX_SECONDS = 300.0
+DEFAULT_RETENTION_SECONDS = 3600.0
+"""How long a finished event and its sent messages stay in the store (local seconds)."""
 MAX_RUNNING_EVENTS = 64
-MAX_RUNNING_DELIVERIES = 16
+HEARTBEAT_SECONDS = 0.5
+"""How often the engine notes that it is alive: a crash's downtime is counted from there."""
+PRUNE_EVERY_SECONDS = 60.0
+PRUNE_BATCH = 1000
+UNRECOVERABLE_AFTER_SECONDS = 30.0
+"""How long the loop may fail to reach its store before accepts are refused."""
+_RETRY_FIRST_SECONDS = 0.05
+_RETRY_MAX_SECONDS = 2.0
 
 FUNCTION_NOT_FOUND = "FunctionNotFound"
 """Condition of an event whose function left the stack between two runs (no record sent)."""
@@ -100,8 +113,9 @@ class AsyncEngine:
     """A durable queue of asynchronous invocations, run with AWS's retry and age rules.
 
     Every delay (retries, throttle backoff, destination retries) and the maximum event age
-    are multiplied by ``time_scale`` (see :data:`DEFAULT_TIME_SCALE`); ``clock`` gives epoch
-    seconds. ``accept`` may be called from any thread; ``run`` runs in one event loop.
+    are multiplied by ``time_scale`` (see :data:`DEFAULT_TIME_SCALE` and
+    :mod:`local.async_invoke.aging`); ``clock`` gives epoch seconds. ``accept`` may be
+    awaited from any event loop; ``run`` runs in one.
     """
 
     def __init__(
@@ -113,41 +127,70 @@ class AsyncEngine:
         *,
         time_scale: float = DEFAULT_TIME_SCALE,
         clock: Callable[[], float] = time.time,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        unrecoverable_after: float = UNRECOVERABLE_AFTER_SECONDS,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be above 0, got {time_scale}")
         self._functions = functions
         self._executor = executor
-        self._destinations = destinations
         self._scale = time_scale
         self._clock = clock
+        self._retention = retention_seconds
+        self._unrecoverable_after = unrecoverable_after
         if destinations.invoke_async is None:
             destinations.invoke_async = self.invoke_async
-        self._store = EventStore(db_path)
+        self._store = EventStore(db_path, busy_timeout=busy_timeout)
+        self._outbox = Outbox(
+            self._store,
+            destinations,
+            time_scale=time_scale,
+            clock=clock,
+            persist=self._persist,
+            notify=self._notify,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._events: dict[str, asyncio.Task[None]] = {}
         self._running: Counter[str] = Counter()
-        self._deliveries: dict[int, asyncio.Task[None]] = {}
+        self._failing: str | None = None
+        self._stopped: str | None = None
 
     # -- accepting ---------------------------------------------------------------------------
 
-    def accept(self, function_name: str, payload: bytes) -> str:
-        """Queue an event for ``function_name``, durably; returns its request id."""
+    async def accept(self, function_name: str, payload: bytes) -> str:
+        """Queue an event for ``function_name``, durably; returns its request id.
+
+        Raises ``KeyError`` for an unknown function, :class:`PayloadTooLarge`, and
+        :class:`~local.lambda_.invocation.EventQueueUnavailable` when the event could not be
+        stored or the engine would not run it.
+        """
         if function_name not in self._functions:
             raise KeyError(f"Function not found: {function_name}")
-        payload = bytes(payload)
         if len(payload) > MAX_ASYNC_PAYLOAD_BYTES:
             raise PayloadTooLarge(len(payload))
+        reason = self.unavailable
+        if reason is not None:
+            raise EventQueueUnavailable(reason)
         request_id = str(uuid.uuid4())
-        self._store.add_event(request_id, function_name, payload, self._clock())
+        try:
+            await self._store.add_event(request_id, function_name, bytes(payload), self._clock())
+        except (sqlite3.Error, WriterClosed) as error:
+            reason = f"the event store did not take the event: {error}"
+            raise EventQueueUnavailable(reason) from error
         self._notify()
         return request_id
 
     async def invoke_async(self, function_name: str, payload: bytes) -> str:
-        """:meth:`accept` for awaiting callers: how a Lambda destination is invoked."""
-        return self.accept(function_name, payload)
+        """:meth:`accept`, under the name a Lambda destination calls."""
+        return await self.accept(function_name, payload)
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why events are refused now, or None while they are taken."""
+        return self._stopped or self._failing
 
     # -- running -----------------------------------------------------------------------------
 
@@ -159,22 +202,22 @@ class AsyncEngine:
         self._wake = asyncio.Event()
         self._stopping = False
         try:
-            self._recover()
-            while not self._stopping:
-                self._wake.clear()
-                self._start_due_events()
-                self._start_due_deliveries()
-                delay = self._seconds_to_next_due()
-                if delay is None:
-                    await self._wake.wait()
-                elif delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), delay)
+            await self._serve()
+        except BaseException as error:
+            if not self._stopping:
+                self._stopped = f"the async engine stopped: {type(error).__name__}: {error}"
+                log.critical("%s; Event invocations are refused from now on", self._stopped)
+            raise
         finally:
-            tasks = [*self._events.values(), *self._deliveries.values()]
+            tasks = list(self._events.values())
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self._outbox.cancel()
+            with contextlib.suppress(sqlite3.Error, WriterClosed):
+                requeued = await self._store.stop(self._clock())
+                if requeued:
+                    log.info("%d running event(s) back in the queue for the next run", requeued)
             self._loop = self._wake = None
 
     def stop(self) -> None:
@@ -185,7 +228,7 @@ class AsyncEngine:
     def close(self) -> None:
         self._store.close()
 
-    # -- queries -----------------------------------------------------------------------------
+    # -- queries (blocking: for threads other than the event loop) ---------------------------
 
     def status(self, request_id: str) -> EventStatus:
         return self._store.status(request_id)
@@ -202,38 +245,97 @@ class AsyncEngine:
         """Nothing left to run or to send."""
         return self.pending_count() == 0 and self.undelivered_count() == 0
 
-    # -- the loop's steps --------------------------------------------------------------------
+    # -- the loop ----------------------------------------------------------------------------
 
-    def _recover(self) -> None:
-        """Put back what a crash left in flight: AWS runs such events again (at least once)."""
-        events, sends = self._store.recover()
-        if events or sends:
+    async def _serve(self) -> None:
+        assert self._wake is not None
+        started = False
+        next_heartbeat = next_prune = 0.0
+        failing_since: float | None = None
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                now = self._clock()
+                if not started:
+                    await self._start()
+                    started = True
+                if now >= next_heartbeat:
+                    await self._store.heartbeat(now)
+                    next_heartbeat = now + HEARTBEAT_SECONDS
+                if now >= next_prune:
+                    await self._prune(now)
+                    next_prune = now + PRUNE_EVERY_SECONDS
+                delay = await self._start_due_work(min(next_heartbeat, next_prune))
+            except (sqlite3.Error, WriterClosed) as error:
+                failures += 1
+                failing_since = failing_since or self._clock()
+                self._store_failed(error, failures, self._clock() - failing_since)
+                delay = min(_RETRY_FIRST_SECONDS * 2 ** min(failures - 1, 6), _RETRY_MAX_SECONDS)
+            else:
+                if failing_since is not None:
+                    log.warning("the async engine reaches its event store again")
+                failing_since, failures, self._failing = None, 0, None
+            if delay is None:
+                await self._wake.wait()
+            elif delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _store_failed(self, error: Exception, failures: int, failing_for: float) -> None:
+        if failures == 1:
+            log.error("the async engine cannot use its event store, retrying: %s", error)
+        if failing_for >= self._unrecoverable_after and self._failing is None:
+            self._failing = (
+                f"the async engine has not reached its event store for {failing_for:.0f} s: {error}"
+            )
+            log.critical("%s; Event invocations are refused until it does", self._failing)
+
+    async def _start(self) -> None:
+        """Take over the store: what a crash left in flight goes back in the queue."""
+        recovery = await self._store.start(self._clock())
+        if recovery.events or recovery.messages:
             log.info(
                 "requeued %d event(s) and %d destination message(s) left in flight",
-                events,
-                sends,
+                recovery.events,
+                recovery.messages,
+            )
+        if recovery.down_seconds:
+            log.info(
+                "the runtime was down for %.1f s: that time does not age the queued events",
+                recovery.down_seconds,
             )
 
-    def _start_due_events(self) -> None:
-        free = MAX_RUNNING_EVENTS - len(self._events)
-        if free <= 0:
-            return
-        events = self._store.claim_events(
-            self._clock(), free, skip=self._busy_functions(), admit=self._admit
+    async def _prune(self, now: float) -> None:
+        cutoff = now - self._retention
+        while True:
+            events, messages = await self._store.prune(cutoff, PRUNE_BATCH)
+            if events < PRUNE_BATCH and messages < PRUNE_BATCH:
+                return
+
+    async def _start_due_work(self, housekeeping_at: float) -> float | None:
+        """Start the due events there is room for and send the due messages, claimed in one
+        transaction; returns the time until more will be due (or the next housekeeping)."""
+        now = self._clock()
+        names = set(self._functions) | set(self._running)
+        work = await self._store.take_work(
+            now,
+            events=MAX_RUNNING_EVENTS - len(self._events),
+            room={name: self._poller_limit(name) - self._running[name] for name in names},
+            default_room=MAX_RUNNING_EVENTS,
+            deliveries=self._outbox.room,
         )
-        for event in events:
+        for event in work.events:
+            if not self._admit(event.function_name):  # not expected: room was counted above
+                await self._persist(lambda e=event: self._store.reschedule(e, now), "a requeue")
+                continue
             self._events[event.request_id] = asyncio.create_task(
                 self._run_event(event), name=f"async-event-{event.request_id}"
             )
-
-    def _start_due_deliveries(self) -> None:
-        free = MAX_RUNNING_DELIVERIES - len(self._deliveries)
-        if free <= 0:
-            return
-        for delivery in self._store.claim_deliveries(self._clock(), free):
-            self._deliveries[delivery.id] = asyncio.create_task(
-                self._deliver(delivery), name=f"async-delivery-{delivery.id}"
-            )
+        self._outbox.start(work.deliveries)
+        due = (housekeeping_at, work.next_event_at, work.next_delivery_at)
+        times = [t for t in due if t is not None]
+        return max(0.0, min(times) - self._clock())
 
     def _poller_limit(self, function_name: str) -> int:
         """Like Lambda's pollers, run no more of a function's events than it may run at once:
@@ -242,9 +344,6 @@ class AsyncEngine:
         reserved = function.reserved_concurrency if function else None
         return reserved if reserved else MAX_RUNNING_EVENTS
 
-    def _busy_functions(self) -> list[str]:
-        return [name for name, n in self._running.items() if n >= self._poller_limit(name)]
-
     def _admit(self, function_name: str) -> bool:
         """Count one more running event of ``function_name``, if its poller limit allows."""
         if self._running[function_name] >= self._poller_limit(function_name):
@@ -252,33 +351,50 @@ class AsyncEngine:
         self._running[function_name] += 1
         return True
 
-    def _seconds_to_next_due(self) -> float | None:
-        """Time until the next queued item the loop has room to start; None: wait for a wake."""
-        due: list[float | None] = []
-        if len(self._events) < MAX_RUNNING_EVENTS:
-            due.append(self._store.next_event_at(skip=self._busy_functions()))
-        if len(self._deliveries) < MAX_RUNNING_DELIVERIES:
-            due.append(self._store.next_delivery_at())
-        times = [t for t in due if t is not None]
-        return max(0.0, min(times) - self._clock()) if times else None
+    async def _persist(self, write: Callable[[], Awaitable[None]], what: str) -> None:
+        """Record an outcome, trying again while the store refuses (a lock held elsewhere);
+        until the engine stops (then what was running runs again, at least once)."""
+        delay = _RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await write()
+                return
+            except (sqlite3.Error, WriterClosed) as error:
+                if self._stopping:
+                    raise
+                log.warning("could not record %s yet, retrying: %s", what, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_SECONDS)
 
     # -- one event ---------------------------------------------------------------------------
 
     async def _run_event(self, event: Event) -> None:
+        running = True
+
+        def free_slot() -> None:
+            """The invocation is over: its slot is free while the outcome is recorded."""
+            nonlocal running
+            if running:
+                running = False
+                self._running[event.function_name] -= 1
+                self._notify()
+
         try:
-            await self._attempt(event)
+            await self._attempt(event, free_slot)
         except asyncio.CancelledError:
-            self._store.requeue(event.request_id)
-            raise
+            raise  # the store's stop puts it back in the queue
         except Exception:
             log.exception("async event %s: engine error; back to the queue", event.request_id)
-            self._back_off(event, self._functions.get(event.function_name), SYSTEM_ERROR_STATUS)
+            with contextlib.suppress(sqlite3.Error, WriterClosed):
+                await self._back_off(
+                    event, self._functions.get(event.function_name), SYSTEM_ERROR_STATUS
+                )
         finally:
+            free_slot()
             self._events.pop(event.request_id, None)
-            self._running[event.function_name] -= 1
             self._notify()
 
-    async def _attempt(self, event: Event) -> None:
+    async def _attempt(self, event: Event, free_slot: Callable[[], None]) -> None:
         function = self._functions.get(event.function_name)
         if function is None:
             log.warning(
@@ -286,29 +402,38 @@ class AsyncEngine:
                 event.request_id,
                 event.function_name,
             )
-            self._finish(event, FUNCTION_NOT_FOUND, [])
+            await self._finish(event, FUNCTION_NOT_FOUND, [])
             return
         if function.reserved_concurrency == 0:
             # AWS: with reserved concurrency 0, async events fail at once, no retries.
-            self._fail(event, function, RETRIES_EXHAUSTED, refusal=THROTTLED_STATUS)
+            await self._fail(event, function, RETRIES_EXHAUSTED, refusal=THROTTLED_STATUS)
             return
         if self._clock() >= self._expiry(event, function):
-            self._fail(event, function, EVENT_AGE_EXCEEDED)
+            await self._fail(event, function, EVENT_AGE_EXCEEDED)
             return
+        started = self._clock()
         try:
             result = await self._executor.execute(
                 event.function_name, event.payload, event.request_id
             )
         except Throttled:
-            self._back_off(event, function, THROTTLED_STATUS)
+            free_slot()
+            await self._back_off(self._ran(event, started), function, THROTTLED_STATUS)
             return
         except Exception:
+            free_slot()
             log.exception("async event %s: the function could not be run", event.request_id)
-            self._back_off(event, function, SYSTEM_ERROR_STATUS)
+            await self._back_off(self._ran(event, started), function, SYSTEM_ERROR_STATUS)
             return
-        self._after_invocation(event, function, result)
+        free_slot()
+        await self._after_invocation(self._ran(event, started), function, result)
 
-    def _after_invocation(
+    def _ran(self, event: Event, started: float) -> Event:
+        """``event`` with the run that started at ``started`` counted in its age."""
+        ran = max(0.0, self._clock() - started)
+        return dataclasses.replace(event, ran_seconds=event.ran_seconds + ran)
+
+    async def _after_invocation(
         self, event: Event, function: LocalFunction, result: InvocationResult
     ) -> None:
         attempts = event.attempts + 1
@@ -321,31 +446,31 @@ class AsyncEngine:
             last_refusal=None,
         )
         if result.succeeded:
-            self._succeed(ran, function)
+            await self._succeed(ran, function)
         elif attempts > function.retries:
-            self._fail(ran, function, RETRIES_EXHAUSTED)
+            await self._fail(ran, function, RETRIES_EXHAUSTED)
         else:
-            delay = FUNCTION_ERROR_RETRY_DELAYS[min(attempts, 2) - 1] * self._scale
-            next_at = min(self._clock() + delay, self._expiry(event, function))
-            self._store.reschedule(ran, next_at)
+            next_at = min(
+                self._clock() + retry_delay(attempts) * self._scale, self._expiry(ran, function)
+            )
+            await self._persist(lambda: self._store.reschedule(ran, next_at), "a retry")
 
-    def _back_off(self, event: Event, function: LocalFunction | None, refusal: int) -> None:
+    async def _back_off(self, event: Event, function: LocalFunction | None, refusal: int) -> None:
         """A refused try (throttle, system error): back to the queue, 1 s doubling to 300 s."""
-        delay = min(BACKOFF_FIRST_SECONDS * 2**event.backoffs, BACKOFF_MAX_SECONDS) * self._scale
-        next_at = self._clock() + delay
+        next_at = self._clock() + backoff_seconds(event.backoffs + 1) * self._scale
         if function is not None:
             next_at = min(next_at, self._expiry(event, function))
         refused = dataclasses.replace(event, backoffs=event.backoffs + 1, last_refusal=refusal)
-        self._store.reschedule(refused, next_at)
+        await self._persist(lambda: self._store.reschedule(refused, next_at), "a backoff")
 
-    def _succeed(self, event: Event, function: LocalFunction) -> None:
+    async def _succeed(self, event: Event, function: LocalFunction) -> None:
         sends = []
         if function.on_success:
             record = self._record(event, function, SUCCESS)
             sends.append(Send("record", function.on_success, record, None))
-        self._finish(event, SUCCESS, sends)
+        await self._finish(event, SUCCESS, sends)
 
-    def _fail(
+    async def _fail(
         self, event: Event, function: LocalFunction, condition: str, refusal: int | None = None
     ) -> None:
         if refusal is not None:
@@ -371,7 +496,7 @@ class AsyncEngine:
             condition,
             event.attempts,
         )
-        self._finish(event, condition, sends)
+        await self._finish(event, condition, sends)
 
     def _record(self, event: Event, function: LocalFunction, condition: str) -> bytes:
         """The destination record for ``event``, as sent."""
@@ -390,12 +515,15 @@ class AsyncEngine:
             )
         )
 
-    def _finish(self, event: Event, condition: str, sends: list[Send]) -> None:
+    async def _finish(self, event: Event, condition: str, sends: list[Send]) -> None:
         """Mark the event done and queue its records, in one transaction."""
-        self._store.finish(event, condition, sends, self._clock())
+        now = self._clock()
+        await self._persist(
+            lambda: self._store.finish(event, condition, sends, now), f"event {event.request_id}"
+        )
 
     def _expiry(self, event: Event, function: LocalFunction) -> float:
-        return event.received_at + function.max_event_age_seconds * self._scale
+        return expiry(event, function, self._scale)
 
     def _notify(self) -> None:
         loop, wake = self._loop, self._wake
@@ -410,44 +538,3 @@ class AsyncEngine:
         else:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(wake.set)
-
-    # -- one destination message -------------------------------------------------------------
-
-    async def _deliver(self, delivery: Delivery) -> None:
-        attempts = delivery.attempts + 1
-        try:
-            if delivery.kind == "record":
-                await self._destinations.send_record(delivery.target_arn, json.loads(delivery.body))
-            else:
-                attributes = json.loads(delivery.attributes or "{}")
-                await self._destinations.send_dead_letter(
-                    delivery.target_arn, delivery.body, **attributes
-                )
-        except asyncio.CancelledError:
-            self._store.release_delivery(delivery.id)
-            raise
-        except DeliveryRejected as error:
-            log.error(
-                "destination %s rejects event %s: %s",
-                delivery.target_arn,
-                delivery.request_id,
-                error,
-            )
-            self._store.delivery_tried(delivery.id, "rejected", attempts, str(error))
-        except Exception as error:
-            (log.warning if attempts == 1 else log.debug)(
-                "destination %s unreachable for event %s (try %d), retrying: %s",
-                delivery.target_arn,
-                delivery.request_id,
-                attempts,
-                error,
-            )
-            delay = min(BACKOFF_FIRST_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS)
-            error_text = f"{type(error).__name__}: {error}"
-            next_at = self._clock() + delay * self._scale
-            self._store.delivery_tried(delivery.id, "pending", attempts, error_text, next_at)
-        else:
-            self._store.delivery_tried(delivery.id, "sent", attempts, None)
-        finally:
-            self._deliveries.pop(delivery.id, None)
-            self._notify()

@@ -1,24 +1,49 @@
 """The async engine's SQLite file: queued events and the outbox of their destination messages.
 
-Every write is one ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction, in ``synchronous=FULL``
-mode, so what a method wrote survives a crash once it returns. Any thread may call it.
+Writes go through a :class:`~local.async_invoke.group_commit.GroupCommitter`: concurrent
+writes share one ``BEGIN IMMEDIATE`` ... ``COMMIT`` in ``synchronous=FULL`` mode, so what an
+awaited method wrote survives a crash once it returns, and no SQLite call runs on the event
+loop. The blocking queries at the end (:meth:`EventStore.status` and the counts) read on a
+connection of their own, for threads other than the loop (the tests, the CLI).
+
+Besides the events and the outbox, the file keeps when the runtime was last alive, so that
+the time it was down does not age an event (see :meth:`EventStore.start`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from local.async_invoke.group_commit import GroupCommitter
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["Delivery", "Event", "EventState", "EventStatus", "EventStore", "Send"]
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "Delivery",
+    "DeliveryOutcome",
+    "Event",
+    "EventState",
+    "EventStatus",
+    "EventStore",
+    "Recovery",
+    "Send",
+    "Work",
+    "connect",
+]
 
 EventState = Literal["queued", "running", "done"]
+DeliveryState = Literal["pending", "sending", "sent", "rejected"]
+
+BUSY_TIMEOUT_SECONDS = 5.0
+"""How long a connection waits for another one's write lock before it gives up."""
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+"""The write-ahead log is truncated to this size after a checkpoint (it grows with bursts)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -52,7 +77,31 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (request_id);
+CREATE TABLE IF NOT EXISTS runtime (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    alive_at REAL NOT NULL                     -- the last heartbeat of a running engine
+);
 """
+
+# Columns added since the first schema: (table, column, declaration). Added to older files.
+_ADDED_COLUMNS = (
+    ("events", "paused_seconds", "REAL NOT NULL DEFAULT 0"),  # the runtime was down meanwhile
+    ("events", "ran_seconds", "REAL NOT NULL DEFAULT 0"),  # spent in invocations
+    ("events", "started_at", "REAL"),  # when its current run started
+    ("deliveries", "done_at", "REAL"),  # when it was sent or rejected
+)
+_LATER_INDEXES = """
+CREATE INDEX IF NOT EXISTS events_by_function ON events (function_name, state, condition);
+CREATE INDEX IF NOT EXISTS events_finished ON events (finished_at) WHERE state = 'done';
+CREATE INDEX IF NOT EXISTS deliveries_done ON deliveries (done_at)
+    WHERE state IN ('sent', 'rejected');
+"""
+
+_EVENT_COLUMNS = (
+    "request_id, function_name, payload, received_at, attempts, backoffs, last_payload,"
+    " last_function_error, last_refusal, paused_seconds, ran_seconds"
+)
+_DELIVERY_COLUMNS = "id, request_id, kind, target_arn, body, attributes, attempts"
 
 
 @dataclass(frozen=True)
@@ -86,6 +135,10 @@ class Event:
     last_payload: bytes | None
     last_function_error: str | None
     last_refusal: int | None
+    paused_seconds: float = 0.0
+    """Time the runtime was down since the event arrived: it does not age the event."""
+    ran_seconds: float = 0.0
+    """Time spent in invocations so far."""
 
 
 @dataclass(frozen=True)
@@ -110,178 +163,239 @@ class Send(NamedTuple):
     attributes: str | None
 
 
-class EventStore:
-    """Events and their outbox in one SQLite file, created if missing."""
+class DeliveryOutcome(NamedTuple):
+    """What became of one send: ``sent``, ``rejected`` for good, or ``pending`` again at
+    ``next_at``. ``error`` says why (for a sent message: what was changed to send it)."""
 
-    def __init__(self, db_path: Path) -> None:
+    delivery_id: int
+    state: Literal["pending", "sent", "rejected"]
+    attempts: int
+    error: str | None = None
+    next_at: float | None = None
+
+
+class Work(NamedTuple):
+    """What :meth:`EventStore.take_work` claimed, and when more will be due."""
+
+    events: list[Event]
+    deliveries: list[Delivery]
+    next_event_at: float | None
+    """When the soonest queued event of a function with room left is due (None: none)."""
+    next_delivery_at: float | None
+    """When the soonest pending message is due, if there is room for more (None: none)."""
+
+
+class Recovery(NamedTuple):
+    """What :meth:`EventStore.start` found: work a crash left in flight, and downtime."""
+
+    events: int
+    messages: int
+    down_seconds: float | None
+    """How long no engine ran before this start; None when none ever ran on this file."""
+
+
+def connect(db_path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, fsync on commit."""
+    db = sqlite3.connect(
+        db_path, timeout=busy_timeout, check_same_thread=False, isolation_level=None
+    )
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
+    return db
+
+
+class EventStore:
+    """Events and their outbox in one SQLite file, created (or brought up to date) if needed."""
+
+    def __init__(self, db_path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # Autocommit mode: every write happens inside an explicit BEGIN IMMEDIATE ... COMMIT.
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+
+        def open_writer() -> sqlite3.Connection:
+            db = connect(db_path, busy_timeout=busy_timeout)
+            _create_schema(db)
+            return db
+
+        self._writer = GroupCommitter(open_writer, name=f"event-store:{db_path.name}")
+        self._reader = connect(db_path, busy_timeout=busy_timeout)
+        self._read_lock = threading.Lock()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._writer.close()
+        with self._read_lock:
+            self._reader.close()
+
+    # -- accepting ---------------------------------------------------------------------------
+
+    async def add_event(
+        self, request_id: str, function_name: str, payload: bytes, now: float
+    ) -> None:
+        """Store a new event; returns once it is on disk."""
+        row = (request_id, function_name, payload, now, now)
+        await self._writer.run(lambda db: db.execute(_INSERT_EVENT, row))
+
+    # -- the engine's lifecycle --------------------------------------------------------------
+
+    async def start(self, now: float) -> Recovery:
+        """Take over the file as its running engine.
+
+        Events and messages a crash left running or sending are put back (AWS runs such
+        events again: at least once), a running event's run counting until the runtime was
+        last alive. The time no engine ran, since each waiting event arrived, is added to
+        its ``paused_seconds``: the runtime's downtime does not age an event.
+        """
+        return await self._writer.run(lambda db: _start(db, now))
+
+    async def heartbeat(self, now: float) -> None:
+        """Note that the engine is alive (the start after a crash counts downtime from here)."""
+        await self._writer.run(lambda db: _set_alive(db, now))
+
+    async def stop(self, now: float) -> int:
+        """Put the running events back in the queue (their run so far counted) and the
+        messages being sent back in the outbox, as the engine stops; returns the events."""
+
+        def stop(db: sqlite3.Connection) -> int:
+            _set_alive(db, now)
+            db.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
+            return _requeue_running(db, now)
+
+        return await self._writer.run(stop)
 
     # -- events ------------------------------------------------------------------------------
 
-    def add_event(self, request_id: str, function_name: str, payload: bytes, now: float) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "INSERT INTO events (request_id, function_name, payload, received_at,"
-                " next_attempt_at) VALUES (?, ?, ?, ?, ?)",
-                (request_id, function_name, payload, now, now),
-            )
-
-    def recover(self) -> tuple[int, int]:
-        """Put back what a crash left running or sending; returns (events, messages) put back."""
-        with self._transaction() as db:
-            events = db.execute("UPDATE events SET state = 'queued' WHERE state = 'running'")
-            sends = db.execute("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
-        return events.rowcount, sends.rowcount
-
-    def claim_events(
-        self, now: float, limit: int, *, skip: list[str], admit: Callable[[str], bool]
-    ) -> list[Event]:
-        """Mark up to ``limit`` due queued events running, soonest due first, and return them.
-
-        Events of the functions in ``skip`` stay queued, and so does each event that ``admit``
-        (asked with its function's name, in due order, inside the transaction) turns down.
-        """
-        with self._transaction() as db:
-            candidates = db.execute(
-                "SELECT request_id, function_name, payload, received_at, attempts, backoffs,"
-                " last_payload, last_function_error, last_refusal FROM events"
-                f" WHERE state = 'queued' AND next_attempt_at <= ? AND {_not_in(skip)}"
-                " ORDER BY next_attempt_at LIMIT ?",
-                (now, *skip, limit),
-            ).fetchall()
-            rows = [row for row in candidates if admit(row[1])]
-            db.executemany(
-                "UPDATE events SET state = 'running' WHERE request_id = ?",
-                [(row[0],) for row in rows],
-            )
-        return [Event(*row) for row in rows]
-
-    def requeue(self, request_id: str) -> None:
-        """A running event goes back to the queue unchanged (its run was cut short)."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE events SET state = 'queued' WHERE request_id = ? AND state = 'running'",
-                (request_id,),
-            )
-
-    def reschedule(self, event: Event, next_at: float) -> None:
+    async def reschedule(self, event: Event, next_at: float) -> None:
         """Queue ``event`` again, due at ``next_at``, with its counters and last outcome."""
-        with self._transaction() as db:
-            db.execute(
+        row = (
+            next_at,
+            event.attempts,
+            event.backoffs,
+            event.last_payload,
+            event.last_function_error,
+            event.last_refusal,
+            event.ran_seconds,
+            event.request_id,
+        )
+        await self._writer.run(
+            lambda db: db.execute(
                 "UPDATE events SET state = 'queued', next_attempt_at = ?, attempts = ?,"
-                " backoffs = ?, last_payload = ?, last_function_error = ?, last_refusal = ?"
-                " WHERE request_id = ?",
-                (
-                    next_at,
-                    event.attempts,
-                    event.backoffs,
-                    event.last_payload,
-                    event.last_function_error,
-                    event.last_refusal,
-                    event.request_id,
-                ),
+                " backoffs = ?, last_payload = ?, last_function_error = ?, last_refusal = ?,"
+                " ran_seconds = ?, started_at = NULL WHERE request_id = ?",
+                row,
             )
+        )
 
-    def finish(self, event: Event, condition: str, sends: list[Send], now: float) -> None:
+    async def finish(self, event: Event, condition: str, sends: list[Send], now: float) -> None:
         """Mark the event done and queue its outbox messages, in one transaction."""
-        with self._transaction() as db:
+        row = (
+            condition,
+            now,
+            event.attempts,
+            event.last_payload,
+            event.last_function_error,
+            event.last_refusal,
+            event.ran_seconds,
+            event.request_id,
+        )
+        messages = [(event.request_id, *send, now) for send in sends]
+
+        def finish(db: sqlite3.Connection) -> None:
             db.execute(
                 "UPDATE events SET state = 'done', condition = ?, finished_at = ?, attempts = ?,"
-                " last_payload = ?, last_function_error = ?, last_refusal = ?"
-                " WHERE request_id = ?",
-                (
-                    condition,
-                    now,
-                    event.attempts,
-                    event.last_payload,
-                    event.last_function_error,
-                    event.last_refusal,
-                    event.request_id,
-                ),
+                " last_payload = ?, last_function_error = ?, last_refusal = ?, ran_seconds = ?,"
+                " started_at = NULL WHERE request_id = ?",
+                row,
             )
             db.executemany(
                 "INSERT INTO deliveries (request_id, kind, target_arn, body, attributes,"
                 " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(event.request_id, *send, now) for send in sends],
+                messages,
             )
 
-    def next_event_at(self, *, skip: list[str]) -> float | None:
-        """When the soonest queued event not of a function in ``skip`` is due; None: none."""
-        with self._lock:
-            (next_at,) = self._db.execute(
-                "SELECT min(next_attempt_at) FROM events"
-                f" WHERE state = 'queued' AND {_not_in(skip)}",
-                skip,
-            ).fetchone()
-        return next_at
+        await self._writer.run(finish)
+
+    # -- claiming work -----------------------------------------------------------------------
+
+    async def take_work(
+        self,
+        now: float,
+        *,
+        events: int,
+        room: Mapping[str, int],
+        default_room: int,
+        deliveries: int,
+    ) -> Work:
+        """Claim what is due, in one transaction: up to ``events`` queued events, soonest due
+        first, at most ``room[name]`` of a function (``default_room`` for one not named),
+        marked running; up to ``deliveries`` pending messages, marked sending. Also says
+        when the next of each will be due."""
+        return await self._writer.run(
+            lambda db: _take_work(db, now, events, dict(room), default_room, deliveries)
+        )
 
     # -- the outbox --------------------------------------------------------------------------
 
-    def claim_deliveries(self, now: float, limit: int) -> list[Delivery]:
-        """Mark up to ``limit`` due pending messages sending, soonest due first; return them."""
-        with self._transaction() as db:
-            rows = db.execute(
-                "SELECT id, request_id, kind, target_arn, body, attributes, attempts"
-                " FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at LIMIT ?",
-                (now, limit),
-            ).fetchall()
-            db.executemany(
-                "UPDATE deliveries SET state = 'sending' WHERE id = ?", [(row[0],) for row in rows]
-            )
-        return [Delivery(*row) for row in rows]
-
-    def release_delivery(self, delivery_id: int) -> None:
-        """A message whose send was cut short is pending again, its attempts unchanged."""
-        with self._transaction() as db:
-            db.execute("UPDATE deliveries SET state = 'pending' WHERE id = ?", (delivery_id,))
-
-    def delivery_tried(
-        self,
-        delivery_id: int,
-        state: Literal["pending", "sent", "rejected"],
-        attempts: int,
-        error: str | None,
-        next_at: float | None = None,
-    ) -> None:
-        """Record a send's outcome; ``next_at`` (when given) is when to try a pending one again."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET state = ?, attempts = ?, last_error = ?,"
-                " next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
-                (state, attempts, error, next_at, delivery_id),
+    async def deliveries_tried(self, outcomes: Sequence[DeliveryOutcome], now: float) -> None:
+        """Record what became of sends (one transaction for a whole batch)."""
+        rows = [
+            (o.state, o.attempts, o.error, o.next_at, _done_at(o, now), o.delivery_id)
+            for o in outcomes
+        ]
+        if rows:
+            await self._writer.run(
+                lambda db: db.executemany(
+                    "UPDATE deliveries SET state = ?, attempts = ?, last_error = ?,"
+                    " next_attempt_at = coalesce(?, next_attempt_at), done_at = ? WHERE id = ?",
+                    rows,
+                )
             )
 
-    def next_delivery_at(self) -> float | None:
-        """When the soonest pending message is due; None: none is pending."""
-        with self._lock:
-            (next_at,) = self._db.execute(
-                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"
-            ).fetchone()
-        return next_at
+    async def release_deliveries(self, delivery_ids: Iterable[int]) -> None:
+        """Messages whose send was cut short are pending again, their attempts unchanged."""
+        rows = [(delivery_id,) for delivery_id in delivery_ids]
+        if rows:
+            await self._writer.run(
+                lambda db: db.executemany(
+                    "UPDATE deliveries SET state = 'pending' WHERE id = ? AND state = 'sending'",
+                    rows,
+                )
+            )
 
-    # -- queries -----------------------------------------------------------------------------
+    # -- retention ---------------------------------------------------------------------------
+
+    async def prune(self, finished_before: float, limit: int) -> tuple[int, int]:
+        """Delete up to ``limit`` events finished before ``finished_before`` (once none of their
+        messages is owed) and as many messages sent or rejected before it; returns the counts."""
+
+        def prune(db: sqlite3.Connection) -> tuple[int, int]:
+            messages = db.execute(
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                " WHERE state IN ('sent', 'rejected') AND done_at < ? LIMIT ?)",
+                (finished_before, limit),
+            ).rowcount
+            events = db.execute(
+                "DELETE FROM events WHERE request_id IN (SELECT request_id FROM events AS e"
+                " WHERE state = 'done' AND finished_at < ? AND NOT EXISTS (SELECT 1 FROM"
+                " deliveries AS d WHERE d.request_id = e.request_id"
+                " AND d.state IN ('pending', 'sending')) LIMIT ?)",
+                (finished_before, limit),
+            ).rowcount
+            return events, messages
+
+        return await self._writer.run(prune)
+
+    # -- blocking queries (not for the event loop) -------------------------------------------
 
     def status(self, request_id: str) -> EventStatus:
-        with self._lock:
-            row = self._db.execute(
+        with self._read_lock:
+            row = self._reader.execute(
                 "SELECT function_name, state, attempts, condition, received_at, next_attempt_at"
                 " FROM events WHERE request_id = ?",
                 (request_id,),
             ).fetchone()
             if row is None:
                 raise KeyError(f"no event with request id {request_id}")
-            deliveries = self._db.execute(
+            deliveries = self._reader.execute(
                 "SELECT state, last_error FROM deliveries WHERE request_id = ? ORDER BY id",
                 (request_id,),
             ).fetchall()
@@ -304,29 +418,122 @@ class EventStore:
         args: tuple[str, ...] = ()
         if function_name is not None:
             query, args = query + " AND function_name = ?", (function_name,)
-        with self._lock:
-            return self._db.execute(query, args).fetchone()[0]
+        with self._read_lock:
+            return self._reader.execute(query, args).fetchone()[0]
 
     def undelivered_count(self) -> int:
         """Destination and DLQ messages not yet taken by their target."""
-        with self._lock:
-            return self._db.execute(
+        with self._read_lock:
+            return self._reader.execute(
                 "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
             ).fetchone()[0]
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken before its first read, committed on leaving."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+
+_INSERT_EVENT = (
+    "INSERT INTO events (request_id, function_name, payload, received_at, next_attempt_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
 
 
-def _not_in(names: list[str]) -> str:
+def _done_at(outcome: DeliveryOutcome, now: float) -> float | None:
+    return None if outcome.state == "pending" else now
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.executescript(_SCHEMA)
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    db.executescript(_LATER_INDEXES)
+
+
+def _start(db: sqlite3.Connection, now: float) -> Recovery:
+    alive = db.execute("SELECT alive_at FROM runtime").fetchone()
+    alive_at = alive[0] if alive else None
+    events = _requeue_running(db, alive_at if alive_at is not None else now)
+    messages = db.execute(
+        "UPDATE deliveries SET state = 'pending' WHERE state = 'sending'"
+    ).rowcount
+    # Downtime: from the last heartbeat (or the event's arrival, if later) until now.
+    down_since = "received_at" if alive_at is None else "max(?, received_at)"
+    db.execute(
+        f"UPDATE events SET paused_seconds = paused_seconds + max(0, ? - {down_since})"
+        " WHERE state != 'done'",
+        (now,) if alive_at is None else (now, alive_at),
+    )
+    _set_alive(db, now)
+    down = None if alive_at is None else max(0.0, now - alive_at)
+    return Recovery(events, messages, down)
+
+
+def _take_work(
+    db: sqlite3.Connection,
+    now: float,
+    limit: int,
+    room: dict[str, int],
+    default_room: int,
+    delivery_limit: int,
+) -> Work:
+    claimed: list[Event] = []
+    if limit > 0:
+        full = [name for name, left in room.items() if left <= 0]
+        rows = db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events"
+            f" WHERE state = 'queued' AND next_attempt_at <= ? AND {_not_in(full)}"
+            " ORDER BY next_attempt_at LIMIT ?",
+            (now, *full, limit),
+        ).fetchall()
+        for row in rows:
+            event = Event(*row)
+            left = room.get(event.function_name, default_room)
+            if left > 0:
+                claimed.append(event)
+                room[event.function_name] = left - 1
+        db.executemany(
+            "UPDATE events SET state = 'running', started_at = ? WHERE request_id = ?",
+            [(now, event.request_id) for event in claimed],
+        )
+    next_event_at = None
+    if len(claimed) < limit:
+        full = [name for name, left in room.items() if left <= 0]
+        (next_event_at,) = db.execute(
+            f"SELECT min(next_attempt_at) FROM events WHERE state = 'queued' AND {_not_in(full)}",
+            full,
+        ).fetchone()
+    messages: list[Delivery] = []
+    next_delivery_at = None
+    if delivery_limit > 0:
+        rows = db.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries"
+            " WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at LIMIT ?",
+            (now, delivery_limit),
+        ).fetchall()
+        messages = [Delivery(*row) for row in rows]
+        db.executemany(
+            "UPDATE deliveries SET state = 'sending' WHERE id = ?", [(m.id,) for m in messages]
+        )
+        if len(messages) < delivery_limit:
+            (next_delivery_at,) = db.execute(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+            ).fetchone()
+    return Work(claimed, messages, next_event_at, next_delivery_at)
+
+
+def _requeue_running(db: sqlite3.Connection, ran_until: float) -> int:
+    return db.execute(
+        "UPDATE events SET state = 'queued',"
+        " ran_seconds = ran_seconds + max(0, ? - coalesce(started_at, ?)), started_at = NULL"
+        " WHERE state = 'running'",
+        (ran_until, ran_until),
+    ).rowcount
+
+
+def _set_alive(db: sqlite3.Connection, now: float) -> None:
+    db.execute("INSERT OR REPLACE INTO runtime (id, alive_at) VALUES (1, ?)", (now,))
+
+
+def _not_in(names: Sequence[str]) -> str:
     """A SQL condition excluding ``names`` (bound as parameters)."""
     return f"function_name NOT IN ({', '.join('?' * len(names))})" if names else "1"

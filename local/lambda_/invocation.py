@@ -8,6 +8,7 @@ from typing import Literal, Protocol
 __all__ = [
     "MAX_ASYNC_PAYLOAD_BYTES",
     "MAX_SYNC_PAYLOAD_BYTES",
+    "EventQueueUnavailable",
     "Executor",
     "InvocationResult",
     "InvocationType",
@@ -25,6 +26,13 @@ MAX_ASYNC_PAYLOAD_BYTES = 1_048_576
 
 class Throttled(Exception):
     """No execution environment may start: the function's concurrency is used up."""
+
+
+class EventQueueUnavailable(RuntimeError):
+    """The async engine cannot take an ``Event`` invocation now; the message says why.
+
+    Nothing was queued: the edges answer 503 with the reason instead of acknowledging an
+    event that would not be run (a local condition: AWS's queue does not go down)."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from local.lambda_.environment import ExecutionEnvironment
 from local.lambda_.invocation import (
     MAX_ASYNC_PAYLOAD_BYTES,
     MAX_SYNC_PAYLOAD_BYTES,
+    EventQueueUnavailable,
     InvocationResult,
     InvocationType,
     InvokeResponse,
@@ -41,7 +42,10 @@ class UnknownFunction(KeyError):
 class EventQueue(Protocol):
     """Where Event invocations go: the durable async engine."""
 
-    def accept(self, function_name: str, payload: bytes) -> str: ...
+    async def accept(self, function_name: str, payload: bytes) -> str:
+        """The request id once the event is durably queued; raises
+        :class:`EventQueueUnavailable` when it cannot be."""
+        ...
 
 
 class LambdaService:
@@ -89,7 +93,7 @@ class LambdaService:
         if invocation_type == "Event":
             if self.events is None:
                 raise RuntimeError("no async engine is attached to the Lambda service")
-            request_id = self.events.accept(function.name, payload)
+            request_id = await self.events.accept(function.name, payload)
             return InvokeResponse(202, b"", request_id)
         result = await self.execute(function.name, payload, str(uuid.uuid4()))
         return InvokeResponse(200, result.payload, result.request_id, result.function_error)
@@ -195,6 +199,9 @@ class LambdaService:
             answer = await self.invoke(function.name, payload, invocation_type)
         except Throttled:
             return _aws_error(429, "TooManyRequestsException", "Rate Exceeded.")
+        except EventQueueUnavailable as unavailable:
+            # A local condition (AWS's queue does not go down): refuse rather than acknowledge.
+            return _aws_error(503, "ServiceException", str(unavailable))
         headers = {"x-amzn-RequestId": answer.request_id, "X-Amz-Executed-Version": "$LATEST"}
         if answer.function_error:
             headers["X-Amz-Function-Error"] = answer.function_error

@@ -14,12 +14,15 @@ import pytest
 
 from local.async_invoke.destinations import (
     FAILURE_DETAIL_TYPE,
+    PAYLOADS_DROPPED,
     SNS_MAX_MESSAGE_BYTES,
     SUCCESS_DETAIL_TYPE,
+    DeliveryFailed,
     DeliveryRejected,
     DestinationSender,
     s3_record_key,
 )
+from local.async_invoke.records import record_body
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -44,6 +47,10 @@ def aws(endpoint: str):
 @pytest.fixture
 def sender(endpoint: str) -> DestinationSender:
     return DestinationSender(endpoint_url=endpoint, region=REGION)
+
+
+def body(fields: dict[str, Any]) -> bytes:
+    return record_body(fields)
 
 
 def record(condition: str = "Success", **extra: Any) -> dict[str, Any]:
@@ -78,6 +85,16 @@ def new_queue(sqs: Any) -> tuple[str, str]:
     return url, arn
 
 
+def subscribe_raw(sns: Any, topic: str, queue_arn: str) -> None:
+    """The queue gets what the topic publishes as it was published (no SNS envelope)."""
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    sns.set_subscription_attributes(
+        SubscriptionArn=subscription["SubscriptionArn"],
+        AttributeName="RawMessageDelivery",
+        AttributeValue="true",
+    )
+
+
 def receive(sqs: Any, url: str) -> list[dict[str, Any]]:
     return sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
@@ -90,7 +107,7 @@ def test_sqs_destination_gets_the_record_as_the_message_body(sender, aws):
     assert arn.startswith(f"arn:aws:sqs:{REGION}:{ACCOUNT}:"), "moto must own the ARNs' account"
     sent = record()
 
-    asyncio.run(sender.send_record(arn, sent))
+    asyncio.run(sender.send_record(arn, body(sent)))
 
     (message,) = receive(sqs, url)
     assert json.loads(message["Body"]) == sent
@@ -107,14 +124,14 @@ def test_sqs_queue_url_is_looked_up_once_per_queue(endpoint, aws):
             lookups.append(kwargs)
             return real.get_queue_url(**kwargs)
 
-        def send_message(self, **kwargs: Any) -> dict[str, Any]:
-            return real.send_message(**kwargs)
+        def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+            return real.send_message_batch(**kwargs)
 
     sender = DestinationSender(clients={"sqs": Counting()})
 
     async def send_three() -> None:
         for _ in range(3):
-            await sender.send_record(arn, record())
+            await sender.send_record(arn, body(record()))
 
     asyncio.run(send_three())
 
@@ -122,36 +139,39 @@ def test_sqs_queue_url_is_looked_up_once_per_queue(endpoint, aws):
     assert len(receive(sqs, url)) == 3
 
 
-def test_missing_queue_raises_so_the_engine_retries_it(sender):
+def test_missing_queue_is_a_failure_to_retry_not_a_rejection(sender):
     arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:not-created-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(Exception, match="queue does not exist") as raised:
-        asyncio.run(sender.send_record(arn, record()))
-    assert not isinstance(raised.value, DeliveryRejected)
+    with pytest.raises(DeliveryFailed, match="queue does not exist"):
+        asyncio.run(sender.send_record(arn, body(record())))
 
 
 def test_sns_destination_publishes_the_record(sender, aws):
     sns, sqs = aws("sns"), aws("sqs")
     topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:12]}")["TopicArn"]
     url, queue_arn = new_queue(sqs)
-    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    sns.set_subscription_attributes(
-        SubscriptionArn=subscription["SubscriptionArn"],
-        AttributeName="RawMessageDelivery",
-        AttributeValue="true",
-    )
+    subscribe_raw(sns, topic, queue_arn)
     sent = record("RetriesExhausted")
 
-    asyncio.run(sender.send_record(topic, sent))
+    asyncio.run(sender.send_record(topic, body(sent)))
 
     (message,) = receive(sqs, url)
     assert json.loads(message["Body"]) == sent
 
 
-def test_sns_destination_rejects_records_over_256_kb_as_aws_drops_them(sender, aws):
-    topic = aws("sns").create_topic(Name=f"t-{uuid.uuid4().hex[:12]}")["TopicArn"]
+def test_sns_record_over_256_kb_is_sent_without_its_payloads_as_aws_documents(sender, aws):
+    sns, sqs = aws("sns"), aws("sqs")
+    topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:12]}")["TopicArn"]
+    url, queue_arn = new_queue(sqs)
+    subscribe_raw(sns, topic, queue_arn)
     big = record(requestPayload={"blob": "x" * SNS_MAX_MESSAGE_BYTES})
-    with pytest.raises(DeliveryRejected, match="262144-byte limit"):
-        asyncio.run(sender.send_record(topic, big))
+
+    outcome = asyncio.run(sender.send_record(topic, body(big)))
+
+    assert outcome.state == "sent"
+    assert outcome.detail.startswith(PAYLOADS_DROPPED)
+    (message,) = receive(sqs, url)
+    sent = json.loads(message["Body"])
+    assert sent == {k: v for k, v in big.items() if k not in ("requestPayload", "responsePayload")}
 
 
 @pytest.mark.parametrize(
@@ -175,7 +195,7 @@ def test_eventbridge_destination_puts_a_lambda_event_a_rule_can_route(
     )
     sent = record(condition)
 
-    asyncio.run(sender.send_record(bus, sent))
+    asyncio.run(sender.send_record(bus, body(sent)))
 
     (message,) = receive(sqs, url)
     event = json.loads(message["Body"])
@@ -191,14 +211,14 @@ def test_s3_failure_destination_writes_awss_key_shape(sender, aws):
     s3.create_bucket(Bucket=bucket)
     sent = record("RetriesExhausted")
 
-    asyncio.run(sender.send_record(f"arn:aws:s3:::{bucket}", sent))
+    asyncio.run(sender.send_record(f"arn:aws:s3:::{bucket}", body(sent)))
 
     (obj,) = s3.list_objects_v2(Bucket=bucket)["Contents"]
     assert re.fullmatch(
         rf"aws/lambda/async/squaring-worker/2025/03/04/2025-03-04T05\.06\.07-{UUID}", obj["Key"]
     )
-    body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-    assert json.loads(body) == sent
+    stored = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+    assert json.loads(stored) == sent
 
 
 def test_s3_key_is_built_from_the_failure_time():
@@ -210,7 +230,7 @@ def test_s3_key_is_built_from_the_failure_time():
 
 def test_s3_destination_refuses_success_records(sender):
     with pytest.raises(DeliveryRejected, match="on-failure"):
-        asyncio.run(sender.send_record("arn:aws:s3:::any-bucket", record()))
+        asyncio.run(sender.send_record("arn:aws:s3:::any-bucket", body(record())))
 
 
 def test_lambda_destination_invokes_the_function_asynchronously_with_the_record():
@@ -223,8 +243,10 @@ def test_lambda_destination_invokes_the_function_asynchronously_with_the_record(
     sender = DestinationSender(invoke_async=invoke_async)
     sent = record()
 
-    asyncio.run(sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:audit", sent))
-    asyncio.run(sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:audit:live", sent))
+    asyncio.run(sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:audit", body(sent)))
+    asyncio.run(
+        sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:audit:live", body(sent))
+    )
 
     assert [name for name, _ in invoked] == ["audit", "audit"]
     assert json.loads(invoked[0][1]) == sent
@@ -234,7 +256,9 @@ def test_lambda_destination_also_takes_a_plain_accept_function():
     invoked: list[str] = []
     sender = DestinationSender(invoke_async=lambda name, payload: invoked.append(name) or "id")
 
-    asyncio.run(sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:audit", record()))
+    asyncio.run(
+        sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:audit", body(record()))
+    )
 
     assert invoked == ["audit"]
 
@@ -246,7 +270,7 @@ def test_lambda_destination_for_an_unknown_function_is_rejected_not_retried():
     sender = DestinationSender(invoke_async=invoke_async)
     with pytest.raises(DeliveryRejected, match="Function not found: ghost"):
         asyncio.run(
-            sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ghost", record())
+            sender.send_record(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ghost", body(record()))
         )
 
 

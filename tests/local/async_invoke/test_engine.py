@@ -180,16 +180,31 @@ def make_engine(tmp_path: Path, endpoint: str):
         engine.close()
 
 
+def accept(engine: AsyncEngine, function_name: str, payload: bytes) -> str:
+    """Queue one event from outside any event loop; returns its request id."""
+    return asyncio.run(engine.accept(function_name, payload))
+
+
+def accept_all(engine: AsyncEngine, function_name: str, payloads: list[bytes]) -> list[str]:
+    """Queue events concurrently (they share commits); their request ids, in order."""
+
+    async def main() -> list[str]:
+        return list(await asyncio.gather(*(engine.accept(function_name, p) for p in payloads)))
+
+    return asyncio.run(main())
+
+
 def run_until(
     engine: AsyncEngine, done: Callable[[], bool] | None = None, timeout: float = 10.0
 ) -> float:
-    """Run the engine until ``done()`` (default: nothing left to do); returns seconds taken."""
+    """Run the engine until ``done()`` (default: nothing left to do); returns seconds taken.
+    ``done`` is asked in a worker thread: the engine's loop makes no SQLite call itself."""
     done = done or engine.is_idle
 
     async def main() -> float:
         started = time.monotonic()
         runner = asyncio.create_task(engine.run())
-        while not done():
+        while not await asyncio.to_thread(done):
             if runner.done():
                 runner.result()
                 raise AssertionError("the engine stopped by itself")
@@ -217,7 +232,7 @@ def test_success_record_reaches_sqs_in_awss_exact_shape(make_engine, new_queue, 
     worker = function(on_success=queue.arn)
     engine = make_engine(worker, executor=ScriptedExecutor(ok({"square": 49})))
 
-    request_id = engine.accept("worker", b'{"n": 7}')
+    request_id = accept(engine, "worker", b'{"n": 7}')
     run_until(engine)
 
     record = one_record(sqs, queue)
@@ -255,7 +270,7 @@ def test_success_after_a_retry_counts_both_invocations(make_engine, new_queue, s
         function(on_success=queue.arn),
         executor=ScriptedExecutor(error("flaky"), ok(None)),
     )
-    engine.accept("worker", b"not json")
+    accept(engine, "worker", b"not json")
     run_until(engine)
 
     record = one_record(sqs, queue)
@@ -277,7 +292,7 @@ def test_function_errors_retry_after_60_then_120_scaled_seconds_then_retries_exh
         function(retries=2, on_failure=queue.arn), executor=executor, scale=RETRY_SCALE
     )
 
-    request_id = engine.accept("worker", b'{"n": 7}')
+    request_id = accept(engine, "worker", b'{"n": 7}')
     run_until(engine)
 
     assert len(executor.calls) == 3
@@ -305,7 +320,7 @@ def test_zero_retries_fails_after_the_first_error(make_engine, new_queue, sqs):
     queue = new_queue()
     executor = ScriptedExecutor(error("once"))
     engine = make_engine(function(retries=0, on_failure=queue.arn), executor=executor)
-    engine.accept("worker", b"{}")
+    accept(engine, "worker", b"{}")
     run_until(engine)
 
     assert len(executor.calls) == 1
@@ -321,7 +336,7 @@ def test_throttle_backoff_starts_at_one_scaled_second_and_doubles(make_engine):
     scale = 0.005
     executor = ScriptedExecutor(*[throttle] * 5, ok("done"))
     engine = make_engine(function(), executor=executor, scale=scale)
-    request_id = engine.accept("worker", b"{}")
+    request_id = accept(engine, "worker", b"{}")
     run_until(engine)
 
     gaps = executor.gaps()
@@ -339,7 +354,7 @@ def test_always_throttled_event_fails_with_event_age_exceeded(make_engine, new_q
     worker = function(max_event_age_seconds=60, on_failure=queue.arn, dead_letter=dlq.arn)
     engine = make_engine(worker, executor=executor, scale=0.005)  # 60 s of age → 0.3 s
 
-    request_id = engine.accept("worker", b'{"n": 7}')
+    request_id = accept(engine, "worker", b'{"n": 7}')
     took = run_until(engine)
 
     assert 0.3 <= took < 1.5
@@ -364,7 +379,7 @@ def test_event_age_exceeded_after_an_error_carries_the_last_error(make_engine, n
     # The retry is due 60 s after the error, but the event is only allowed 90 s in total.
     worker = function(max_event_age_seconds=90, retries=2, on_failure=queue.arn)
     engine = make_engine(worker, executor=executor, scale=0.003)
-    engine.accept("worker", b"{}")
+    accept(engine, "worker", b"{}")
     run_until(engine)
 
     record = one_record(sqs, queue)
@@ -379,7 +394,7 @@ def test_reserved_concurrency_zero_fails_at_once_without_running(make_engine, ne
     executor = ScriptedExecutor()
     worker = function(reserved_concurrency=0, on_failure=queue.arn, dead_letter=dlq.arn)
     engine = make_engine(worker, executor=executor)
-    request_id = engine.accept("worker", b'{"n": 7}')
+    request_id = accept(engine, "worker", b'{"n": 7}')
     run_until(engine)
 
     assert executor.calls == []
@@ -402,7 +417,7 @@ def test_dlq_gets_the_original_event_with_request_id_error_code_and_message(
     engine = make_engine(
         function(retries=0, dead_letter=dlq.arn), executor=ScriptedExecutor(error(long_error))
     )
-    request_id = engine.accept("worker", b'{"order": 12}')
+    request_id = accept(engine, "worker", b'{"order": 12}')
     run_until(engine)
 
     (dead,) = receive(sqs, dlq)
@@ -420,7 +435,7 @@ def test_failure_goes_to_both_the_failure_destination_and_the_dlq(make_engine, n
         function(retries=0, on_failure=queue.arn, dead_letter=dlq.arn, on_success=None),
         executor=ScriptedExecutor(error("boom")),
     )
-    engine.accept("worker", b"{}")
+    accept(engine, "worker", b"{}")
     run_until(engine)
 
     assert one_record(sqs, queue)["requestContext"]["condition"] == "RetriesExhausted"
@@ -430,7 +445,7 @@ def test_failure_goes_to_both_the_failure_destination_and_the_dlq(make_engine, n
 def test_success_sends_nothing_to_the_dlq_or_failure_destination(make_engine, new_queue, sqs):
     queue, dlq = new_queue(), new_queue()
     engine = make_engine(function(on_failure=queue.arn, dead_letter=dlq.arn))
-    engine.accept("worker", b"{}")
+    accept(engine, "worker", b"{}")
     run_until(engine)
 
     assert receive(sqs, queue) == [] and receive(sqs, dlq) == []
@@ -444,7 +459,7 @@ def test_lambda_destination_is_invoked_asynchronously_through_the_engine(make_en
     worker = function("worker", on_success=function("audit").arn)
     engine = make_engine(worker, function("audit"), executor=executor)
 
-    request_id = engine.accept("worker", b'{"n": 7}')
+    request_id = accept(engine, "worker", b'{"n": 7}')
     run_until(engine)
 
     assert [c.function_name for c in executor.calls] == ["worker", "audit"]
@@ -460,7 +475,7 @@ def test_unreachable_destination_is_retried_then_delivered_once(make_engine, sqs
     name = f"late-{uuid.uuid4().hex[:12]}"
     arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
     engine = make_engine(function(on_success=arn), scale=0.001)
-    request_id = engine.accept("worker", b"{}")
+    request_id = accept(engine, "worker", b"{}")
 
     async def scenario() -> None:
         runner = asyncio.create_task(engine.run())
@@ -489,7 +504,7 @@ def test_undelivered_record_survives_a_restart(make_engine, sqs):
     name = f"late-{uuid.uuid4().hex[:12]}"
     arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
     first = make_engine(function(on_success=arn), scale=0.001)
-    request_id = first.accept("worker", b"{}")
+    request_id = accept(first, "worker", b"{}")
     run_until(first, lambda: first.status(request_id).last_delivery_error is not None)
     assert first.undelivered_count() == 1
 
@@ -512,7 +527,7 @@ def test_events_run_concurrently_up_to_the_engines_bound(make_engine):
     executor = ScriptedExecutor(echo, delay=0.1)
     engine = make_engine(function(), executor=executor)
     for n in range(100):
-        engine.accept("worker", str(n).encode())
+        accept(engine, "worker", str(n).encode())
     took = run_until(engine)
 
     assert len(executor.calls) == 100
@@ -523,7 +538,7 @@ def test_events_run_concurrently_up_to_the_engines_bound(make_engine):
 def test_poller_limit_runs_at_most_reserved_concurrency_at_once_and_throttles_none(make_engine):
     executor = ConcurrencyLimitedExecutor(2, echo, delay=0.05)
     engine = make_engine(function(reserved_concurrency=2), executor=executor)
-    ids = [engine.accept("worker", str(n).encode()) for n in range(10)]
+    ids = [accept(engine, "worker", str(n).encode()) for n in range(10)]
     run_until(engine)
 
     assert executor.throttled == 0
@@ -548,7 +563,7 @@ def test_waiting_engine_does_not_busy_loop(tmp_path, endpoint):
         time_scale=0.01,  # the retry waits 0.6 s
         clock=clock,
     )
-    engine.accept("worker", b"{}")
+    accept(engine, "worker", b"{}")
     run_until(engine, timeout=3)
 
     assert len(clock_reads) < 40, f"the clock was read {len(clock_reads)} times while waiting"
@@ -559,7 +574,7 @@ def test_waiting_engine_does_not_busy_loop(tmp_path, endpoint):
 
 def test_accepted_events_survive_an_engine_that_never_ran(make_engine):
     first = make_engine(function())
-    ids = {first.accept("worker", json.dumps({"n": n}).encode()) for n in range(20)}
+    ids = {accept(first, "worker", json.dumps({"n": n}).encode()) for n in range(20)}
     first.close()
     del first
 
@@ -574,7 +589,7 @@ def test_accepted_events_survive_an_engine_that_never_ran(make_engine):
 def test_stopping_mid_run_puts_running_events_back_for_the_next_engine(make_engine):
     hanging = ScriptedExecutor(echo, delay=60)
     first = make_engine(function(), executor=hanging)
-    ids = {first.accept("worker", b"{}") for _ in range(3)}
+    ids = {accept(first, "worker", b"{}") for _ in range(3)}
     run_until(first, lambda: len(hanging.calls) == 3)
     assert {first.status(i).state for i in ids} == {"queued"}
 
@@ -626,7 +641,7 @@ def test_work_in_flight_when_the_process_is_killed_is_done_after_restart(
     audit = function("audit")
     worker = function("worker", on_success=audit.arn)
     accepting = make_engine(worker, audit)
-    ids = [accepting.accept("worker", json.dumps({"n": n}).encode()) for n in range(5)]
+    ids = [accept(accepting, "worker", json.dumps({"n": n}).encode()) for n in range(5)]
     marker = tmp_path / "in-flight"
     runtime = subprocess.Popen(
         [sys.executable, "-c", CRASHING_RUNTIME, str(tmp_path / "q.db"), str(marker), hang_in],
@@ -663,17 +678,17 @@ def test_work_in_flight_when_the_process_is_killed_is_done_after_restart(
 def test_payload_over_1_mb_is_refused_and_nothing_is_queued(make_engine):
     engine = make_engine(function())
     with pytest.raises(PayloadTooLarge, match="1048577 byte payload") as raised:
-        engine.accept("worker", b"x" * (MAX_ASYNC_PAYLOAD_BYTES + 1))
+        accept(engine, "worker", b"x" * (MAX_ASYNC_PAYLOAD_BYTES + 1))
     assert isinstance(raised.value, ValueError)
     assert engine.pending_count() == 0
-    engine.accept("worker", b"x" * MAX_ASYNC_PAYLOAD_BYTES)  # exactly 1 MB is allowed
+    accept(engine, "worker", b"x" * MAX_ASYNC_PAYLOAD_BYTES)  # exactly 1 MB is allowed
     assert engine.pending_count() == 1
 
 
 def test_unknown_function_is_a_key_error_naming_it(make_engine):
     engine = make_engine(function())
     with pytest.raises(KeyError, match="Function not found: ghost"):
-        engine.accept("ghost", b"{}")
+        accept(engine, "ghost", b"{}")
     assert engine.pending_count() == 0
 
 

@@ -1,0 +1,1 @@
+"""Load generators and baselines for the local runtime (``make bench`` builds on them)."""
