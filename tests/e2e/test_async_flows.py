@@ -192,3 +192,30 @@ def test_ackflow_logs_prints_a_functions_invocations_with_their_request_ids(
     unknown = ackflow_logs("nope")
     assert unknown.returncode == 2
     assert "no function 'nope'" in unknown.stderr
+
+
+def test_ackflow_events_counts_the_queue_per_function_as_json(running_stack: RunningStack):
+    flaky = running_stack.workload("flaky")["function_name"]
+    lam = running_stack.client("lambda")
+    for _ in range(3):
+        lam.invoke(FunctionName=flaky, InvocationType="Event", Payload=b'{"message": "no"}')
+    receive_records(running_stack, running_stack.workload("flaky")["failure_queue_url"], 3)
+
+    state = ["--stack", "e2e", "--state-dir", str(running_stack.state_root)]
+    deadline = time.monotonic() + 10
+    while True:  # the records are in the queue; the outbox marks them sent right after
+        events = subprocess.run(
+            [*ackflow_command(), "events", "--json", *state],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert events.returncode == 0, events.stderr
+        counts = json.loads(events.stdout)["functions"]
+        if counts[flaky]["deliveries_pending"] == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert set(counts) == set(running_stack.endpoints["functions"])
+    assert counts[flaky]["done"]["EventAgeExceeded"] >= 3
+    assert (counts[flaky]["queued"], counts[flaky]["running"]) == (0, 0)
+    assert counts[flaky]["deliveries_pending"] == 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from local.aws_services.moto_server import port_is_free
 from tests.e2e.runner import (
     STACK_FILE,
+    TIME_SCALE,
     RunningStack,
     ackflow_command,
     free_port_base,
@@ -97,7 +98,7 @@ def test_a_busy_port_is_refused_with_a_clear_error(tmp_path):
     assert "--port-base" in result.stderr
 
 
-def test_kill_9_mid_burst_then_restart_processes_every_acknowledged_event(tmp_path):
+def test_kill_9_mid_burst_then_restart_runs_every_acknowledged_event_to_success(tmp_path):
     stack = RunningStack(tmp_path, free_port_base())
     stack.start()
     try:
@@ -124,6 +125,9 @@ def test_kill_9_mid_burst_then_restart_processes_every_acknowledged_event(tmp_pa
         assert acknowledged, "part of the burst should be acknowledged before the kill"
         started_before_kill = Path(sleeper["log_file"]).read_text().count("START RequestId")
         assert started_before_kill < len(acknowledged), "some events must still be queued"
+        # Down for longer than the sleeper's scaled event age (900 s at 0.01): the downtime
+        # must not age the queued events (AWS's queue does not go down).
+        time.sleep(900 * TIME_SCALE + 0.5)
         stack.start()
         records = receive_records(
             stack, sleeper["success_queue_url"], len(acknowledged), timeout=60
@@ -131,6 +135,8 @@ def test_kill_9_mid_burst_then_restart_processes_every_acknowledged_event(tmp_pa
         processed = {r["requestPayload"]["n"] for r in records}
         assert acknowledged <= processed
         assert processed <= set(range(BURST))
+        assert {r["requestContext"]["condition"] for r in records} == {"Success"}
+        assert receive_records(stack, sleeper["failure_queue_url"], 1, timeout=2) == []
     finally:
         if stack.process and stack.process.poll() is None:
             stack.stop()

@@ -26,7 +26,7 @@ from components.rest_front import RestFront
 from local.apigateway.gateway import create_rest_app
 from local.apigateway.model import IntegrationResponse, arn_like, rest_model
 from local.cloud.capture import Capture, evaluate
-from local.lambda_.invocation import InvokeResponse
+from local.lambda_.invocation import EventQueueUnavailable, InvokeResponse
 from workloads import Invocation, discover
 
 WORKER = "squaring-worker-fn"
@@ -434,6 +434,17 @@ def test_lambda_service_failure_is_500(capture: Capture) -> None:
     reply = _call(capture, FakeLambda(throttled), "GET", "/api/square/12")
     assert reply.status == 500
     assert reply.json() == {"message": "Internal server error"}
+
+
+def test_event_refused_by_the_async_engine_is_503_with_its_reason(capture: Capture) -> None:
+    def refused(function: str, payload: bytes, invocation_type: str) -> InvokeResponse:
+        raise EventQueueUnavailable("the async engine stopped: disk full")
+
+    reply = _call(
+        capture, FakeLambda(refused), "GET", "/api/square/12", headers={"InvocationType": "Event"}
+    )
+    assert reply.status == 503
+    assert reply.json() == {"message": "Service Unavailable: the async engine stopped: disk full"}
 
 
 def test_model_joins_the_captured_resources(capture: Capture) -> None:

@@ -1,0 +1,103 @@
+"""``ackflow events``' counts, read on a read-only connection that never locks the engine out."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from io import StringIO
+
+import pytest
+from rich.console import Console
+
+from local.async_invoke.stats import open_read_only, read_snapshot, snapshot_table
+from tests.local.async_invoke.helpers import (
+    ScriptedExecutor,
+    accept_all,
+    error,
+    function,
+    ok,
+    run_until,
+)
+
+
+def test_counts_per_function_by_state_and_condition(make_engine, new_queue, tmp_path):
+    failures = new_queue()
+    executor = ScriptedExecutor(ok(1), error("no"))
+    worker = function(retries=0, on_failure=failures.arn)
+    idle = function("idle")
+    engine = make_engine(worker, idle, executor=executor)
+    accept_all(engine, "worker", [b"{}", b"{}"])
+    run_until(engine)
+    accept_all(engine, "worker", [b"{}"] * 3)  # queued, not run yet
+
+    db = open_read_only(tmp_path / "q.db")
+    snapshot = read_snapshot(db, functions=["worker", "idle"], window=60)
+    db.close()
+
+    stats = snapshot.functions["worker"]
+    assert (stats.queued, stats.running, stats.retrying) == (3, 0, 0)
+    assert stats.done == {"Success": 1, "RetriesExhausted": 1}
+    assert stats.deliveries_pending == 0
+    assert stats.drain_rate == pytest.approx(2 / 60)
+    assert stats.eta_seconds == pytest.approx(3 / (2 / 60))
+    assert snapshot.functions["idle"].backlog == 0  # listed though nothing ran
+    assert snapshot.conditions() == ["Success", "RetriesExhausted"]
+    as_json = snapshot.as_json()["functions"]["worker"]
+    assert as_json["done"] == {"Success": 1, "RetriesExhausted": 1}
+    assert as_json["eta_seconds"] == pytest.approx(90.0)
+
+    out = StringIO()
+    Console(file=out, width=200).print(snapshot_table(snapshot))
+    row = next(line for line in out.getvalue().splitlines() if "worker" in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells == ["worker", "3", "0", "0", "1", "1", "0", "0.0", "90 s"]
+
+
+def test_the_reader_cannot_write(make_engine, tmp_path):
+    make_engine(function())  # creates the file
+    db = open_read_only(tmp_path / "q.db")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.execute("DELETE FROM events")
+    db.close()
+
+
+def test_reading_all_the_time_never_locks_the_busy_engine_out(make_engine, tmp_path):
+    # A short busy timeout: if the reader ever held the write lock, accepts and the loop's
+    # own writes would fail within 50 ms.
+    engine = make_engine(function(), executor=ScriptedExecutor(delay=0.001), busy_timeout=0.05)
+    accept_all(engine, "worker", [b"{}"])  # the file exists before the reader opens it
+    stop = threading.Event()
+    snapshots: list[int] = []
+
+    def read_constantly() -> None:
+        db = open_read_only(tmp_path / "q.db")
+        while not stop.is_set():
+            stats = read_snapshot(db).functions.get("worker")
+            snapshots.append(stats.backlog if stats else 0)
+        db.close()
+
+    reader = threading.Thread(target=read_constantly)
+    reader.start()
+    try:
+
+        async def busy() -> None:
+            runner = asyncio.create_task(engine.run())
+            for _ in range(20):
+                await asyncio.gather(*(engine.accept("worker", b"{}") for _ in range(25)))
+            while await asyncio.to_thread(engine.pending_count):
+                assert not runner.done()
+                await asyncio.sleep(0.01)
+            engine.stop()
+            await runner
+
+        asyncio.run(busy())
+    finally:
+        stop.set()
+        reader.join()
+
+    assert engine.unavailable is None
+    assert len(snapshots) > 10
+    db = open_read_only(tmp_path / "q.db")
+    assert read_snapshot(db).functions["worker"].done == {"Success": 501}
+    db.close()
