@@ -185,10 +185,10 @@ class RestGateway:
             LOG.error("(%s) Lambda invocation failed: %s", call.request_id, refusal)
             raise internal_server_error()
         try:
-            response = await asyncio.wait_for(
-                self._invoker.invoke(function, payload, _invocation_type(invocation_type)),
-                timeout=integration.timeout_ms / 1000,
-            )
+            async with asyncio.timeout(integration.timeout_ms / 1000):
+                response = await self._invoker.invoke(
+                    function, payload, _invocation_type(invocation_type)
+                )
         except TimeoutError:
             LOG.error("(%s) Execution failed due to a timeout error", call.request_id)
             raise GatewayFailure(504, "Endpoint request timed out") from None

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from local.apigateway.vtl import RequestParams
@@ -75,7 +76,7 @@ class RoutedRequest:
     def stage_variables(self) -> Mapping[str, str]:
         return self.api.stages.get(self.stage, {})
 
-    @property
+    @cached_property
     def params(self) -> RequestParams:
         return RequestParams(
             path=self.route.path_parameters,
@@ -84,7 +85,12 @@ class RoutedRequest:
         )
 
     def context(self) -> dict[str, Any]:
-        """``$context`` for templates and ``requestContext`` of a proxy event."""
+        """``$context`` for templates and ``requestContext`` of a proxy event (built once per
+        request; callers read it and do not change it)."""
+        return self._context
+
+    @cached_property
+    def _context(self) -> dict[str, Any]:
         incoming = self.incoming
         return {
             "resourceId": self.route.resource.id,

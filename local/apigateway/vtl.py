@@ -28,7 +28,6 @@ written into JSON output.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 from collections.abc import Mapping
@@ -84,7 +83,7 @@ def render(
     stage_variables: Mapping[str, str] | None = None,
 ) -> tuple[str, Overrides]:
     """Render ``template`` for one request or response; ``body`` is what ``$input`` reads."""
-    velocity_context = _java(_blank_nulls(copy.deepcopy(dict(context))))
+    velocity_context = _java_context(context)  # fresh containers: the caller's stay untouched
     velocity_context["requestOverride"] = _JavaMap(header={}, path={}, querystring={})
     velocity_context["responseOverride"] = _JavaMap(status=None, header=_JavaMap())
     namespace = {
@@ -276,10 +275,12 @@ def _json_path(document: Any, path: str) -> Any:
     return value
 
 
-def _blank_nulls(value: Any) -> Any:
+def _java_context(value: Any) -> Any:
+    """``$context`` as templates see it: Java-style values, absent (None) ones as ``""``
+    (within maps; list items stay as they are). Every container is a new one."""
     if isinstance(value, Mapping):
-        return {k: _blank_nulls(v) for k, v in value.items()}
-    return "" if value is None else value
+        return _JavaMap({k: _java_context(v) for k, v in value.items()})
+    return "" if value is None else _java(value)
 
 
 def _java(value: Any) -> Any:

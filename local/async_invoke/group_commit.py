@@ -15,17 +15,15 @@ threads call :meth:`call`.
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = ["MAX_BATCH", "GroupCommitter", "WriterClosed"]
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], T]
@@ -36,6 +34,13 @@ MAX_BATCH = 1000
 
 class WriterClosed(RuntimeError):
     """The writer was closed: it takes no more work."""
+
+
+class _Work(NamedTuple):
+    op: Op[Any]
+    future: Future[Any] | asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop | None
+    """The loop that awaits ``future``; None for a thread's :class:`Future`."""
 
 
 class GroupCommitter:
@@ -52,7 +57,7 @@ class GroupCommitter:
         name: str = "sqlite-writer",
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        self._work: queue.SimpleQueue[tuple[Op[Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._on_batch = on_batch
         self._closed = False
         opened: Future[None] = Future()
@@ -64,15 +69,17 @@ class GroupCommitter:
 
     def submit(self, op: Op[T]) -> Future[T]:
         """Queue ``op``; its future resolves once the transaction holding it has committed."""
-        if self._closed:
-            raise WriterClosed("the event store is closed")
         future: Future[T] = Future()
-        self._work.put((op, future))
+        self._put(_Work(op, future, None))
         return future
 
     async def run(self, op: Op[T]) -> T:
-        """:meth:`submit` for a coroutine: waits without blocking its event loop."""
-        return await asyncio.wrap_future(self.submit(op))
+        """:meth:`submit` for a coroutine: waits without blocking its event loop. (The
+        results of one commit reach each loop in one wake-up.)"""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._put(_Work(op, future, loop))
+        return await future
 
     def call(self, op: Op[T]) -> T:
         """:meth:`submit` and wait: for threads that are not an event loop."""
@@ -85,6 +92,11 @@ class GroupCommitter:
         self._closed = True
         self._work.put(None)
         self._thread.join()
+
+    def _put(self, work: _Work) -> None:
+        if self._closed:
+            raise WriterClosed("the event store is closed")
+        self._work.put(work)
 
     # -- the writer thread -------------------------------------------------------------------
 
@@ -105,16 +117,16 @@ class GroupCommitter:
         finally:
             db.close()
 
-    def _take(self) -> tuple[list[tuple[Op[Any], Future[Any]]], bool]:
-        """Wait for work, then take all that is waiting (up to :data:`MAX_BATCH`)."""
-        batch: list[tuple[Op[Any], Future[Any]]] = []
+    def _take(self) -> tuple[list[_Work], bool]:
+        """Wait for work, then take all that is waiting (up to :data:`MAX_BATCH`); the work
+        of callers that gave up (cancelled) is skipped."""
+        batch: list[_Work] = []
         item = self._work.get()
         while True:
             if item is None:
                 return batch, True
-            op, future = item
-            if future.set_running_or_notify_cancel():  # a cancelled caller's work is skipped
-                batch.append((op, future))
+            if _still_wanted(item):
+                batch.append(item)
             if len(batch) >= MAX_BATCH:
                 return batch, False
             try:
@@ -122,29 +134,55 @@ class GroupCommitter:
             except queue.Empty:
                 return batch, False
 
-    def _commit(self, db: sqlite3.Connection, batch: list[tuple[Op[Any], Future[Any]]]) -> None:
+    def _commit(self, db: sqlite3.Connection, batch: list[_Work]) -> None:
         if self._on_batch is not None:
             self._on_batch(len(batch))
         outcomes: list[tuple[bool, Any]] = []
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                for op, _ in batch:
-                    outcomes.append(_in_savepoint(db, op))
+                for work in batch:
+                    outcomes.append(_in_savepoint(db, work.op))
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
         except Exception as error:  # the transaction failed: none of its work was kept
-            for _, future in batch:
-                future.set_exception(error)
-            return
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            outcomes = [(False, error)] * len(batch)
+        _settle(batch, outcomes)
+
+
+def _still_wanted(work: _Work) -> bool:
+    if work.loop is None:
+        return work.future.set_running_or_notify_cancel()  # type: ignore[union-attr]
+    return not work.future.cancelled()
+
+
+def _settle(batch: list[_Work], outcomes: list[tuple[bool, Any]]) -> None:
+    """Hand each caller its outcome: a thread's future directly, each loop's in one call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, bool, Any]]] = {}
+    for work, (ok, value) in zip(batch, outcomes, strict=True):
+        if work.loop is None:
             if ok:
-                future.set_result(value)
+                work.future.set_result(value)
             else:
-                future.set_exception(value)
+                work.future.set_exception(value)
+        else:
+            by_loop.setdefault(work.loop, []).append((work.future, ok, value))
+    for loop, results in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle_on_loop, results)
+
+
+def _settle_on_loop(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in results:
+        if future.done():  # cancelled meanwhile
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 def _in_savepoint(db: sqlite3.Connection, op: Op[Any]) -> tuple[bool, Any]:
