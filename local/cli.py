@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -12,9 +13,11 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from local.appsync.client import post_graphql, subscribe
 from local.async_invoke.engine import DEFAULT_TIME_SCALE
 from local.aws_services.moto_server import AwsServices, PortBusy
 from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
@@ -77,11 +80,16 @@ def _down(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _logs(args: argparse.Namespace, console: Console) -> int:
+def _running_endpoints(args: argparse.Namespace) -> dict[str, Any]:
+    """The endpoints a running ``ackflow up`` of ``--stack`` wrote."""
     endpoints_file = args.state_dir / args.stack / "endpoints.json"
     if not endpoints_file.is_file():
         raise LookupError(f"no {endpoints_file}: start the stack with `ackflow up` first")
-    functions = json.loads(endpoints_file.read_text())["functions"]
+    return json.loads(endpoints_file.read_text())
+
+
+def _logs(args: argparse.Namespace, console: Console) -> int:
+    functions = _running_endpoints(args)["functions"]
     if args.function not in functions:
         raise LookupError(f"no function {args.function!r}; functions: {', '.join(functions)}")
     log = args.state_dir / args.stack / "logs" / f"{args.function}.log"
@@ -106,10 +114,7 @@ def _stack_and_config(args: argparse.Namespace) -> tuple[str, dict | None]:
 
 
 def _slack(args: argparse.Namespace, console: Console) -> int:
-    endpoints_file = args.state_dir / args.stack / "endpoints.json"
-    if not endpoints_file.is_file():
-        raise LookupError(f"no {endpoints_file}: start the stack with `ackflow up` first")
-    endpoints = json.loads(endpoints_file.read_text())
+    endpoints = _running_endpoints(args)
     if "slack_command_url" not in endpoints:
         raise LookupError(f"stack {args.stack} does not enable the slack workload")
     result = send_command(endpoints, args.command_line, wait_seconds=args.wait)
@@ -122,6 +127,54 @@ def _slack(args: argparse.Namespace, console: Console) -> int:
     for post in result.posts:
         console.print(f"[bold]posted[/] to the response URL: {post}")
     return 0
+
+
+def _graphql(args: argparse.Namespace, console: Console) -> int:
+    answer = asyncio.run(
+        post_graphql(_running_endpoints(args), args.query, _variables(args), args.auth)
+    )
+    _print_json(console, answer.body)
+    if answer.status != 200:
+        console.print(f"[red]HTTP {answer.status}[/]")
+    return 1 if answer.failed else 0
+
+
+def _subscribe(args: argparse.Namespace, console: Console) -> int:
+    endpoints = _running_endpoints(args)
+
+    async def follow() -> None:
+        seen = 0
+        async for event in subscribe(endpoints, args.subscription, _variables(args), args.auth):
+            _print_json(console, event)
+            seen += 1
+            if args.count and seen >= args.count:
+                return
+
+    console.print(f"[dim]subscribed at {endpoints.get('realtime_url')}; Ctrl-C stops[/]")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(follow())
+    return 0
+
+
+def _print_json(console: Console, value: Any) -> None:
+    """Highlighted on a terminal; plain, unwrapped JSON when piped (so scripts can parse it)."""
+    if isinstance(value, str):
+        console.print(value, highlight=False)
+    elif console.is_terminal:
+        console.print_json(data=value)
+    else:
+        sys.stdout.write(json.dumps(value, indent=2) + "\n")
+        sys.stdout.flush()
+
+
+def _variables(args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        variables = json.loads(args.variables)
+    except ValueError as error:
+        raise LookupError(f"--variables is not JSON: {error}") from None
+    if not isinstance(variables, dict):
+        raise LookupError("--variables must be a JSON object, e.g. '{\"n\": 12}'")
+    return variables
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -147,13 +200,26 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument(
         "--wait", type=float, default=30, help="seconds to wait for the result (default: 30)"
     )
+    graphql = command("graphql", _graphql, "send a query or mutation to the local GraphQL API")
+    graphql.add_argument("query", help="e.g. 'query { square(number: \"12\") { square } }'")
+    subscription = command("subscribe", _subscribe, "print a subscription's events as they arrive")
+    subscription.add_argument("subscription", help="e.g. 'subscription { onChunk(streamId: ...) }'")
+    subscription.add_argument("--count", type=int, help="stop after this many events")
+    for sub in (graphql, subscription):
+        sub.add_argument("--variables", default="{}", help="a JSON object (default: {})")
+        sub.add_argument(
+            "--auth",
+            choices=("apiKey", "iam"),
+            help="the stack's API key, or SigV4 with the local credentials (default: the key "
+            "when the stack has one)",
+        )
     for sub in (preview, up):
         sub.add_argument(
             "--stack-file",
             type=Path,
             help="a stack file elsewhere (Pulumi.<stack>.yaml), instead of --stack",
         )
-    for sub in (up, down, logs, slack):
+    for sub in (up, down, logs, slack, graphql, subscription):
         sub.add_argument(
             "--state-dir", type=Path, default=Path(".ackflow"), help="default: .ackflow"
         )

@@ -7,11 +7,15 @@ Each handler call is one V8 call that returns the result with everything the han
 the side (stash, appended errors, subscription filter, logs), so calls never mix.
 
 Emulated: ``util.autoId`` (a version-4 UUID from V8's ``Math.random``: unique, not a
-secret), ``util.time.nowISO8601/nowEpochSeconds/nowEpochMilliSeconds``, ``util.error``,
-``util.appendError``, ``util.unauthorized``, ``util.isNull/isNullOrEmpty/isNullOrBlank``,
-``util.transform.toSubscriptionFilter``, ``runtime.earlyReturn``,
-``extensions.setSubscriptionFilter`` and ``console``. Anything else is undefined here, so a
-resolver that uses it fails loudly instead of half-working.
+secret), ``util.time.nowISO8601/nowEpochSeconds/nowEpochMilliSeconds/
+parseISO8601ToEpochMilliSeconds/epochMilliSecondsToSeconds/epochMilliSecondsToISO8601``,
+``util.error``, ``util.appendError``, ``util.unauthorized``,
+``util.isNull/isNullOrEmpty/isNullOrBlank``, ``util.urlEncode/urlDecode``,
+``util.transform.toSubscriptionFilter``, ``runtime.earlyReturn`` (with ``skipTo``),
+``extensions.setSubscriptionFilter``,
+``extensions.setSubscriptionInvalidationFilter``, ``extensions.invalidateSubscriptions`` and
+``console``. Anything else is undefined here, so a resolver that uses it fails loudly instead of
+half-working.
 """
 
 from __future__ import annotations
@@ -76,8 +80,14 @@ class HandlerOutcome:
     """``util.appendError`` calls: ``{message, errorType, data, errorInfo}`` each."""
     subscription_filter: dict[str, Any] | None = None
     """The argument of ``extensions.setSubscriptionFilter``, if it was called."""
+    invalidation_filter: dict[str, Any] | None = None
+    """The argument of ``extensions.setSubscriptionInvalidationFilter``, if it was called."""
+    invalidations: list[dict[str, Any]] = field(default_factory=list)
+    """``extensions.invalidateSubscriptions`` calls: ``{subscriptionField, payload}`` each."""
     early_return: bool = False
     """``runtime.earlyReturn`` was called: AppSync skips the data source and response."""
+    skip_to: str = "NEXT"
+    """``runtime.earlyReturn``'s ``skipTo``: ``NEXT`` (the next function) or ``END``."""
     logs: list[str] = field(default_factory=list)
 
 
@@ -146,7 +156,10 @@ class AppSyncJs:
             stash=answer.get("stash") or {},
             errors=answer["errors"],
             subscription_filter=answer.get("filter"),
+            invalidation_filter=answer.get("invalidationFilter"),
+            invalidations=answer["invalidations"],
             early_return=status == "earlyReturn",
+            skip_to=answer.get("skipTo") or "NEXT",
             logs=answer["logs"],
         )
 
@@ -260,7 +273,12 @@ var __ackflow = (function () {
       nowISO8601: () => new Date().toISOString(),
       nowEpochSeconds: () => Math.floor(Date.now() / 1000),
       nowEpochMilliSeconds: () => Date.now(),
+      parseISO8601ToEpochMilliSeconds: (text) => Date.parse(text),
+      epochMilliSecondsToSeconds: (millis) => Math.floor(millis / 1000),
+      epochMilliSecondsToISO8601: (millis) => new Date(millis).toISOString(),
     },
+    urlEncode: (text) => encodeURIComponent(text),
+    urlDecode: (text) => decodeURIComponent(text),
     error(message, errorType, data, errorInfo) {
       throw { [ABORT]: 'error', error: { message, errorType, data, errorInfo } };
     },
@@ -291,10 +309,20 @@ var __ackflow = (function () {
     },
   };
   const runtime = {
-    earlyReturn(value) { throw { [ABORT]: 'earlyReturn', value }; },
+    earlyReturn(value, options) {
+      throw { [ABORT]: 'earlyReturn', value, skipTo: (options && options.skipTo) || 'NEXT' };
+    },
   };
   const extensions = {
     setSubscriptionFilter(filter) { effects.filter = filter; },
+    setSubscriptionInvalidationFilter(filter) { effects.invalidationFilter = filter; },
+    invalidateSubscriptions(invalidation) {
+      // AppSync allows 5 distinct invalidateSubscriptions calls per request.
+      if (effects.invalidations.length >= 5) {
+        throw new Error('extensions.invalidateSubscriptions may be called at most 5 times');
+      }
+      effects.invalidations.push(invalidation);
+    },
   };
   const console = {};
   for (const level of ['log', 'debug', 'info', 'warn', 'error']) {
@@ -307,7 +335,8 @@ var __ackflow = (function () {
   }
 
   function run(name, ctx) {
-    effects = { ctx, errors: [], filter: null, logs: [] };
+    effects = { ctx, errors: [], filter: null, invalidationFilter: null, invalidations: [],
+                logs: [] };
     if (typeof module[name] !== 'function') {
       return { status: 'exception', message: `the module exports no ${name} function` };
     }
@@ -316,12 +345,15 @@ var __ackflow = (function () {
     ctx.args = args;
     ctx.stash = ctx.stash ?? {};
     const done = (status, more) => ({ status, stash: ctx.stash, errors: effects.errors,
-                                      filter: effects.filter, logs: effects.logs, ...more });
+                                      filter: effects.filter,
+                                      invalidationFilter: effects.invalidationFilter,
+                                      invalidations: effects.invalidations,
+                                      logs: effects.logs, ...more });
     try {
       return done('ok', { result: module[name](ctx) ?? null });
     } catch (thrown) {
       if (thrown && thrown[ABORT] === 'earlyReturn') {
-        return done('earlyReturn', { result: thrown.value ?? null });
+        return done('earlyReturn', { result: thrown.value ?? null, skipTo: thrown.skipTo });
       }
       if (thrown && thrown[ABORT] === 'error') return done('error', { error: thrown.error });
       return done('exception', { message: String((thrown && thrown.stack) || thrown) });

@@ -108,7 +108,7 @@ class RunningStack:
         return ["--state-dir", str(self.state_root), "--port-base", str(self.port_base)]
 
 
-def free_port_base(count: int = 4) -> int:
+def free_port_base(count: int = 8) -> int:
     """A base port with ``count`` free ports after it, below Linux's ephemeral range (32768
     and up) so that no outgoing connection or Runtime API server can take one meanwhile."""
     for _ in range(200):
