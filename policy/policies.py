@@ -17,6 +17,7 @@ from pulumi_policy import (
 from policy import (
     api_keys,
     async_workers,
+    aws_rules,
     encryption,
     field_logs,
     iam,
@@ -24,6 +25,7 @@ from policy import (
     production,
     secrets,
 )
+from policy.aws_rules import joined
 
 __all__ = ["PACK_NAME", "POLICIES"]
 
@@ -69,6 +71,18 @@ POLICIES: list[Policy] = [
         name="appsync-api-key-expiry",
         description="AppSync API keys expire between 1 and 365 days ahead.",
         validate=api_keys.validate,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="aws-api-rules",
+        description="Inputs follow AWS's own rules (botocore's service models and their docs).",
+        validate=aws_rules.validate,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="apigateway-mapped-parameters-declared",
+        description="An integration maps only method request parameters its method declares.",
+        validate=joined.validate,
         enforcement_level=MANDATORY,
     ),
     ResourceValidationPolicy(

@@ -100,7 +100,7 @@ def test_the_pack_registers_every_policy_with_its_enforcement_level(analyzer):
         "appsync-field-logs-not-all-in-production",
         "async-workers-have-failure-destination",
     ]
-    assert len(levels) == len(POLICIES) == 8
+    assert len(levels) == len(POLICIES) == 10
 
 
 def test_every_resource_of_the_dev_stack_passes_the_real_analyzer(analyzer, dev: Capture):
@@ -113,6 +113,20 @@ def test_every_resource_of_the_dev_stack_passes_the_real_analyzer(analyzer, dev:
         )
         assert list(analyzer.Analyze(request).diagnostics) == [], record.urn
     assert _analyze_stack(analyzer, dev) == []
+
+
+def test_a_wrong_input_stops_the_deploy(analyzer, dev: Capture):
+    worker = dev.named("aws:lambda/function:Function", "squaring-worker")
+    diagnostics = _analyze(
+        analyzer, worker.type, worker.name, changed(worker, memorySize=100.0).inputs
+    )
+    assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [
+        ("aws-api-rules", MANDATORY)
+    ]
+    assert diagnostics[0].message.endswith(
+        "aws:lambda/function:Function squaring-worker: memorySize 100 is below CreateFunction's "
+        "MemorySize minimum 128 (botocore lambda model)"
+    )
 
 
 def test_a_secret_wrapped_by_pulumi_is_judged_on_its_value(analyzer):
