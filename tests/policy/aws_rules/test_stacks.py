@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
 from local.cloud.capture import Capture
 from policy.aws_rules import CHECKED_TYPES, check
 from tests.policy.adapter import analyzer_props, changed, named, policy_named, replacing, run
@@ -38,3 +40,10 @@ def test_the_pack_reports_a_broken_input_on_the_resource(dev: Capture):
             config.urn,
         )
     ]
+
+
+def test_values_unknown_during_a_preview_are_skipped_and_the_rest_checked(dev: Capture):
+    worker = named(dev, "aws:lambda/function:Function", "squaring-worker")
+    preview = changed(worker, role=UNKNOWN_STRING_VALUE, memorySize=100.0).inputs
+    messages = check(worker.type, worker.name, analyzer_props(preview))
+    assert [m.split(": ", 1)[1].split(" is ")[0] for m in messages] == ["memorySize 100"]
