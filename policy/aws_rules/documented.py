@@ -59,11 +59,11 @@ class Page:
     """A rule stated on an AWS documentation page (not in botocore)."""
 
     url: str
-    via: str = ""
-    """Where the facts were taken from, when not from the page itself."""
+    detail: str = ""
+    """What the page says, or where the facts come from when not from the page itself."""
 
     def __str__(self) -> str:
-        return f"documented at {self.url}" + (f", {self.via}" if self.via else "")
+        return f"documented at {self.url}" + (f", {self.detail}" if self.detail else "")
 
 
 Source = Prose | Page
@@ -151,6 +151,11 @@ _LAMBDA_RUNTIMES = Page(
     "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html", runtimes.SOURCE
 )
 _ENVIRONMENT_LIMIT = 4096
+_TIMEOUT_LIMIT = 900
+_MEMORY_LIMIT = 10_240
+_MANAGED_INSTANCES = "capacityProviderConfig"
+"""The input that puts a function on Lambda Managed Instances, where the model's higher
+maxima (5,400 s, 32,768 MB) apply."""
 _SSM_VALUE_LIMIT = {"Advanced": 8192}
 _SSM_STANDARD_VALUE_LIMIT = 4096
 
@@ -175,6 +180,23 @@ def _environment_size(props: Mapping[str, Any], today: date) -> Iterator[str]:
             f"environment.variables take {size} bytes, over the {_ENVIRONMENT_LIMIT} bytes Lambda "
             "allows for all of a function's variables together"
         )
+
+
+def _outside_managed_instances(
+    prop: str, limit: int, unit: str
+) -> Callable[[Mapping[str, Any], date], Iterator[str]]:
+    """A Lambda limit the model raises to the Lambda Managed Instances maximum."""
+
+    def problems(props: Mapping[str, Any], today: date) -> Iterator[str]:
+        value = props.get(prop)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and value > limit and not props.get(_MANAGED_INSTANCES):
+            yield (
+                f"{prop} {value:g} is above the {limit} {unit} Lambda allows outside Lambda "
+                "Managed Instances (the model's higher maximum applies only there)"
+            )
+
+    return problems
 
 
 def _lambda_integration_post(props: Mapping[str, Any], today: date) -> Iterator[str]:
@@ -209,6 +231,23 @@ DOCUMENTED: Mapping[str, tuple[Rule, ...]] = {
     "aws:lambda/function:Function": (
         Custom(_runtime, _LAMBDA_RUNTIMES),
         Custom(_environment_size, _LAMBDA_QUOTAS),
+        Custom(
+            _outside_managed_instances("timeout", _TIMEOUT_LIMIT, "seconds"),
+            Prose(
+                "lambda",
+                "CreateFunction",
+                "Timeout",
+                "the maximum allowed value is 900 seconds. For functions using Lambda Managed "
+                "Instances",
+            ),
+        ),
+        Custom(
+            _outside_managed_instances("memorySize", _MEMORY_LIMIT, "MB"),
+            Page(
+                "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
+                "function memory 128 MB to 10,240 MB",
+            ),
+        ),
     ),
     "aws:sqs/queue:Queue": (
         _sqs_range("delaySeconds", "DelaySeconds", 0, 900, "An integer from 0 to 900 seconds"),

@@ -117,6 +117,20 @@ CASES = [
         "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)",
     ),
     Case(
+        F,
+        "slack-worker",
+        {"timeout": 1800.0},
+        "timeout 1800 is above the 900 seconds Lambda allows outside Lambda Managed Instances "
+        "(the model's higher maximum applies only there) (documented in botocore's lambda "
+        "model at CreateFunction.Timeout)",
+    ),
+    Case(
+        F,
+        "slack-worker",
+        {"memorySize": 20480.0},
+        "memorySize 20480 is above the 10240 MB Lambda allows outside Lambda Managed Instances",
+    ),
+    Case(
         EIC,
         "slack-worker",
         {"maximumEventAgeInSeconds": 30.0},
@@ -480,6 +494,15 @@ def test_every_mapped_type_has_a_wrong_input_here():
             },
         ),
         (F, {"name": "f", "role": "arn:aws:iam::000000000000:role/r", "runtime": "python3.13"}),
+        (
+            F,
+            {
+                "name": "f",
+                "role": "arn:aws:iam::000000000000:role/r",
+                "timeout": 5400.0,
+                "capacityProviderConfig": {"lambdaManagedInstancesCapacityProviderConfig": {}},
+            },
+        ),
         (F, {"name": "f", "role": "arn:aws:iam::000000000000:role/r", "architectures": "arm64"}),
         ("aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 0.0}),
         (
