@@ -17,11 +17,13 @@ from typing import Any
 
 from rich.console import Console
 
+from local.appsync.chat import chat
 from local.appsync.client import post_graphql, subscribe
 from local.async_invoke.engine import DEFAULT_TIME_SCALE
 from local.aws_services.moto_server import AwsServices, PortBusy
 from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
 from local.cloud.preview import print_plan
+from local.standins.bedrock import Pacing
 from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 
@@ -55,6 +57,10 @@ def _up(args: argparse.Namespace, console: Console) -> int:
         state_root=args.state_dir,
         port_base=args.port_base,
         time_scale=args.time_scale,
+        model_pacing=Pacing(
+            first_token_seconds=args.model_first_token_seconds,
+            tokens_per_second=args.model_tokens_per_second,
+        ),
     )
     asyncio.run(serve(options, console))
     return 0
@@ -156,6 +162,34 @@ def _subscribe(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _chat(args: argparse.Namespace, console: Console) -> int:
+    endpoints = _running_endpoints(args)
+    # Lambda's first retry comes a minute after a failure, scaled like every local delay.
+    retry_wait = args.retry_wait or 60 * float(endpoints.get("time_scale", 1)) + 5
+    result = asyncio.run(
+        chat(
+            endpoints,
+            args.prompt,
+            console,
+            system=args.system,
+            max_tokens=args.max_tokens,
+            auth=args.auth,
+            retry_wait_seconds=retry_wait,
+        )
+    )
+    if result.error:
+        console.print(f"[bold red]the stream failed:[/] {result.error}", highlight=False)
+        return 1
+    usage = result.usage or {}
+    console.print(
+        f"[dim]stop reason {result.stop_reason} · {usage.get('inputTokens')} tokens in, "
+        f"{usage.get('outputTokens')} out · first chunk after "
+        f"{(result.first_chunk_seconds or 0) * 1000:.0f} ms · {result.chunks} chunks, "
+        f"{result.text_bytes} bytes[/]"
+    )
+    return 0
+
+
 def _print_json(console: Console, value: Any) -> None:
     """Highlighted on a terminal; plain, unwrapped JSON when piped (so scripts can parse it)."""
     if isinstance(value, str):
@@ -205,7 +239,17 @@ def _parser() -> argparse.ArgumentParser:
     subscription = command("subscribe", _subscribe, "print a subscription's events as they arrive")
     subscription.add_argument("subscription", help="e.g. 'subscription { onChunk(streamId: ...) }'")
     subscription.add_argument("--count", type=int, help="stop after this many events")
-    for sub in (graphql, subscription):
+    chat_command = command("chat", _chat, "stream a model's answer to a prompt, live")
+    chat_command.add_argument("prompt", help='e.g. "Explain tides in two paragraphs"')
+    chat_command.add_argument("--system", help="a system prompt (default: the stack's)")
+    chat_command.add_argument("--max-tokens", type=int, help="at most this many tokens")
+    chat_command.add_argument(
+        "--retry-wait",
+        type=float,
+        help="after an error, seconds to wait for Lambda's retry (default: its first retry "
+        "delay at the stack's time scale, plus 5 s)",
+    )
+    for sub in (graphql, subscription, chat_command):
         sub.add_argument("--variables", default="{}", help="a JSON object (default: {})")
         sub.add_argument(
             "--auth",
@@ -219,7 +263,7 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             help="a stack file elsewhere (Pulumi.<stack>.yaml), instead of --stack",
         )
-    for sub in (up, down, logs, slack, graphql, subscription):
+    for sub in (up, down, logs, slack, graphql, subscription, chat_command):
         sub.add_argument(
             "--state-dir", type=Path, default=Path(".ackflow"), help="default: .ackflow"
         )
@@ -231,6 +275,19 @@ def _parser() -> argparse.ArgumentParser:
             help=f"REST, Lambda and AWS services listen on this port and the next ones "
             f"(default: {DEFAULT_PORT_BASE})",
         )
+    up.add_argument(
+        "--model-first-token-seconds",
+        type=float,
+        default=Pacing().first_token_seconds,
+        help="the Bedrock stand-in's delay to the first token (default: %(default)s, near "
+        "Claude Haiku)",
+    )
+    up.add_argument(
+        "--model-tokens-per-second",
+        type=float,
+        default=Pacing().tokens_per_second,
+        help="the Bedrock stand-in's pace after the first token (default: %(default)s)",
+    )
     up.add_argument(
         "--time-scale",
         type=float,

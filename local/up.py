@@ -8,7 +8,7 @@ import json
 import os
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from local.appsync.model import GraphQLApi, appsync_model
 from local.appsync.service import AppSyncService
 from local.async_invoke.destinations import DestinationSender
 from local.async_invoke.engine import DEFAULT_TIME_SCALE, AsyncEngine
-from local.aws_services.cognito import stand_in_pools
+from local.aws_services.cognito import StandInPool, stand_in_pools
 from local.aws_services.moto_server import AwsServices, PortBusy, local_credentials, port_is_free
 from local.cloud.capture import Capture, capture, read_stack_file, stack_file
 from local.cloud.fake_cloud import ACCOUNT_ID
@@ -31,8 +31,9 @@ from local.cloud.secrets import local_secrets, snake_case
 from local.iam.credentials import LocalCredentials, Principal, load_seed
 from local.iam.policies import RolePolicies
 from local.lambda_.service import LambdaService
-from local.standins.bedrock import create_bedrock_app
+from local.standins.bedrock import Pacing, create_bedrock_app
 from local.standins.slack_response_sink import create_sink_app
+from local.standins.web_host import create_web_app
 from stack.program import available_workloads
 from workloads import Workload
 
@@ -76,6 +77,8 @@ class UpOptions:
     state_root: Path = Path(".ackflow")
     port_base: int = DEFAULT_PORT_BASE
     time_scale: float = DEFAULT_TIME_SCALE
+    model_pacing: Pacing = field(default_factory=Pacing)
+    """How fast the Bedrock stand-in's model writes."""
 
     @property
     def state_dir(self) -> Path:
@@ -91,6 +94,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         ("Lambda service", ports.lambda_),
         ("response URL sink", ports.sink),
         ("Bedrock runtime stand-in", ports.bedrock),
+        ("demo page", ports.web),
         ("GraphQL API", ports.graphql),
     ):
         if not port_is_free(port):
@@ -112,7 +116,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     async with contextlib.AsyncExitStack() as running:  # stops what started, in reverse
         adopted = services.start()
         running.callback(services.stop)
-        services.provision(stack)
+        graphql_apis = appsync_model(stack)
+        services.provision(stack, _local_graphql_urls(graphql_apis, ports))
         urls = _LocalUrls(
             aws=services.url,
             lambda_=f"http://127.0.0.1:{ports.lambda_}",
@@ -135,7 +140,6 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         )
         running.callback(engine.close)
         lambda_service.events = engine
-        graphql_apis = appsync_model(stack)
         pools = stand_in_pools(services.client("cognito-idp"), _trusted_pool_ids(graphql_apis))
         appsync = AppSyncService(
             graphql_apis,
@@ -149,17 +153,24 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             (lambda_service.app(), ports.lambda_),
             (create_rest_app(stack, lambda_service), ports.rest),
             (create_sink_app(), ports.sink),
-            (create_bedrock_app(), ports.bedrock),
+            (create_bedrock_app(options.model_pacing), ports.bedrock),
             *((served.app, ports.graphql + i) for i, served in enumerate(appsync.apis)),
         ]
         for app, port in apps:
             running.push_async_callback((await _serve_app(app, port)).cleanup)
         endpoints = _endpoints(options, stack, services, ports, lambda_service, functions)
-        endpoints |= _graphql_endpoints(appsync, ports, credentials.user)
-        if pools:
-            endpoints["cognito_user_pool_id"] = pools[0].local_id
-            endpoints["cognito_client_id"] = pools[0].client_id
+        endpoints |= _graphql_endpoints(appsync, ports, credentials.user, pools)
         endpoints["bedrock_runtime_url"] = urls.bedrock
+        if appsync.apis:
+            page = create_web_app(
+                {
+                    "graphqlUrl": endpoints["graphql_url"],
+                    "realtimeUrl": endpoints["realtime_url"],
+                    "apiKey": endpoints["api_key"],
+                }
+            )
+            running.push_async_callback((await _serve_app(page, ports.web)).cleanup)
+            endpoints["web_url"] = f"http://127.0.0.1:{ports.web}/"
         endpoints |= _named_routes(endpoints["rest_url"], endpoints["workloads"], available)
         endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
         _write_endpoints(options.state_dir / "endpoints.json", endpoints)
@@ -275,12 +286,29 @@ def _trusted_pool_ids(apis: list[GraphQLApi]) -> list[str]:
     ]
 
 
-def _graphql_endpoints(appsync: AppSyncService, ports: Ports, user: Principal) -> dict[str, Any]:
-    """The first API's URLs and key (a stack has one), and the credentials IAM accepts."""
+def _local_graphql_urls(apis: list[GraphQLApi], ports: Ports) -> dict[str, str]:
+    """Each API's cloud GraphQL URL → where it is served here (the i-th API on the i-th port)."""
+    return {
+        api.aws_graphql_url: f"http://127.0.0.1:{ports.graphql + i}/graphql"
+        for i, api in enumerate(apis)
+        if api.aws_graphql_url
+    }
+
+
+def _graphql_endpoints(
+    appsync: AppSyncService, ports: Ports, user: Principal, pools: list[StandInPool]
+) -> dict[str, Any]:
+    """The first API's URLs and key (a stack has one), the credentials IAM accepts, and the
+    stand-in user pool when the API trusts one."""
     found: dict[str, Any] = {
         "aws_access_key_id": user.access_key,
         "aws_secret_access_key": user.secret_key,
     }
+    if pools:
+        found |= {
+            "cognito_user_pool_id": pools[0].local_id,
+            "cognito_client_id": pools[0].client_id,
+        }
     if appsync.apis:
         api = appsync.apis[0].api
         found |= {
@@ -318,6 +346,7 @@ _LISTED = {
     "lambda_endpoint_url",
     "response_sink_url",
     "bedrock_runtime_url",
+    "web_url",
 }
 
 
@@ -336,6 +365,8 @@ def _print_endpoints(
     table.add_row("Lambda", endpoints["lambda_endpoint_url"])
     table.add_row("response URL sink (stand-in for Slack)", endpoints["response_sink_url"])
     table.add_row("Bedrock runtime (stand-in)", endpoints["bedrock_runtime_url"])
+    if endpoints.get("web_url"):
+        table.add_row("streaming demo page", endpoints["web_url"])
     for key, url in endpoints.items():
         if key.endswith("_url") and key not in _LISTED:
             table.add_row(key, url)

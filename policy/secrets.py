@@ -77,6 +77,11 @@ def credential_kind(value: str) -> str | None:
     return next((kind for kind, shape in _CREDENTIALS.items() if shape.search(value)), None)
 
 
+def _is_a_limit(text: str) -> bool:
+    """A plain number (``BEDROCK_MAX_TOKENS=1024``) is a setting, not a credential."""
+    return bool(re.fullmatch(r"\d{1,9}", text))
+
+
 def environment_problems(variables: Mapping[str, Any]) -> list[str]:
     """What in one function's environment variables breaks the rule."""
     problems = []
@@ -85,7 +90,7 @@ def environment_problems(variables: Mapping[str, Any]) -> list[str]:
         kind = credential_kind(text)
         if kind:
             problems.append(f"environment variable {name} holds {kind}")
-        elif SECRET_NAME.search(name) and not is_reference(text):
+        elif SECRET_NAME.search(name) and not is_reference(text) and not _is_a_limit(text):
             problems.append(
                 f"environment variable {name} is named like a secret but holds a value, not a "
                 "parameter name (/…) or an SSM / Secrets Manager ARN"

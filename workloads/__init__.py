@@ -25,6 +25,7 @@ from components.destinations import DestinationKind, destination_for_arn
 
 __all__ = [
     "WORKLOADS_ROOT",
+    "ArgumentRule",
     "Function",
     "GraphQLField",
     "HttpRoute",
@@ -171,6 +172,24 @@ class Secret:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArgumentRule:
+    """What an asynchronous field's resolver checks of one argument before anything is queued
+    (a GraphQL ``ArgumentValidationError`` otherwise). ``pattern`` must match the whole value."""
+
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def as_resolver_rule(self) -> dict[str, Any]:
+        names = {"min_length": "minLength", "max_length": "maxLength"}
+        return {
+            names.get(name, name): value for name, value in vars(self).items() if value is not None
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class GraphQLField:
     """A field of the workload's ``schema.graphql`` fragment and how its resolver invokes."""
 
@@ -178,6 +197,8 @@ class GraphQLField:
     field_name: str
     invocation: Literal[Invocation.EVENT, Invocation.REQUEST_RESPONSE]
     function: Literal["worker", "front"] = "worker"
+    arguments: Callable[[Any], Mapping[str, ArgumentRule]] = lambda _settings: {}
+    """The argument rules of an ``EVENT`` field, from the workload's settings."""
 
 
 @dataclass(frozen=True, kw_only=True)

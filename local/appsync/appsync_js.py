@@ -10,7 +10,7 @@ Emulated: ``util.autoId`` (a version-4 UUID from V8's ``Math.random``: unique, n
 secret), ``util.time.nowISO8601/nowEpochSeconds/nowEpochMilliSeconds/
 parseISO8601ToEpochMilliSeconds/epochMilliSecondsToSeconds/epochMilliSecondsToISO8601``,
 ``util.error``, ``util.appendError``, ``util.unauthorized``,
-``util.isNull/isNullOrEmpty/isNullOrBlank``, ``util.urlEncode/urlDecode``,
+``util.isNull/isNullOrEmpty/isNullOrBlank``, ``util.matches``, ``util.urlEncode/urlDecode``,
 ``util.transform.toSubscriptionFilter``, ``runtime.earlyReturn`` (with ``skipTo``),
 ``extensions.setSubscriptionFilter``,
 ``extensions.setSubscriptionInvalidationFilter``, ``extensions.invalidateSubscriptions`` and
@@ -277,6 +277,8 @@ var __ackflow = (function () {
       epochMilliSecondsToSeconds: (millis) => Math.floor(millis / 1000),
       epochMilliSecondsToISO8601: (millis) => new Date(millis).toISOString(),
     },
+    // AppSync's util.matches is Java's Pattern.matches: the whole value must match.
+    matches: (pattern, text) => new RegExp(`^(?:${pattern})$`).test(String(text)),
     urlEncode: (text) => encodeURIComponent(text),
     urlDecode: (text) => decodeURIComponent(text),
     error(message, errorType, data, errorInfo) {

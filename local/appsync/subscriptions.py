@@ -109,6 +109,7 @@ class SubscriptionHub:
         message = json.dumps(
             {"id": subscription.id, "type": "data", "payload": {"data": data}},
             separators=(",", ":"),
+            ensure_ascii=False,
         )
         size = len(message.encode())
         if size > MAX_MESSAGE_BYTES:

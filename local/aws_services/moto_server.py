@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ class AwsServices:
     region: str
     queue_urls: dict[str, str] = field(default_factory=dict)
     """Queue ARN → the queue's URL in moto."""
+    local_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -115,8 +116,13 @@ class AwsServices:
             aws_secret_access_key="ackflow-local",
         )
 
-    def provision(self, capture: Capture) -> None:
-        """Create every declared queue, topic, bus, table, bucket, parameter and secret."""
+    def provision(self, capture: Capture, local_urls: Mapping[str, str] | None = None) -> None:
+        """Create every declared queue, topic, bus, table, bucket, parameter and secret.
+
+        ``local_urls`` maps the cloud URLs of services served locally (an AppSync API's
+        GraphQL URL) to their local ones: a parameter holding one holds the other here.
+        """
+        self.local_urls = dict(local_urls or {})
         for resource in capture.resources:
             create = _PROVISIONERS.get(resource.type)
             if create is not None:
@@ -197,7 +203,7 @@ def _parameter(services: AwsServices, resource: RecordedResource) -> None:
     if isinstance(value, str):
         services.client("ssm").put_parameter(
             Name=resource.outputs["name"],
-            Value=value,
+            Value=services.local_urls.get(value, value),
             Type=resource.inputs.get("type", "String"),
             Overwrite=True,
         )

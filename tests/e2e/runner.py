@@ -21,6 +21,8 @@ from local.aws_services.moto_server import port_is_free
 HERE = Path(__file__).parent
 STACK_FILE = HERE / "Pulumi.e2e.yaml"
 TIME_SCALE = 0.01
+MODEL_TOKENS_PER_SECOND = 400
+"""The Bedrock stand-in's pace in the tests: a reply of a few hundred tokens takes a second."""
 STARTUP_SECONDS = 60
 
 
@@ -46,6 +48,8 @@ class RunningStack:
             str(STACK_FILE),
             "--time-scale",
             str(TIME_SCALE),
+            "--model-tokens-per-second",
+            str(MODEL_TOKENS_PER_SECOND),
             *self._args(),
         ]
 

@@ -19,7 +19,8 @@ def _without_failure_destination(stack: Capture, name: str) -> Capture:
 
 
 def test_the_example_stacks_pass(example_stack: Capture):
-    assert len(example_stack.of_type(INVOKE_CONFIG)) == 2
+    workers = example_stack.of_type(WORKER)
+    assert len(workers) == len(example_stack.of_type(INVOKE_CONFIG)) == 3
     assert run(POLICY, example_stack) == []
 
 

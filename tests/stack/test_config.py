@@ -127,13 +127,13 @@ CASES = {
         {"workloads": {"sqaring": {}}},
         "ackflow:workloads.sqaring",
         "'sqaring'",
-        ("Did you mean 'squaring'?", "Available: slack, squaring"),
+        ("Did you mean 'squaring'?", "Available: bedrock, slack, squaring"),
     ),
     "unknown-workload-far": Case(
         {"workloads": {"translation": {}}},
         "ackflow:workloads.translation",
         "'translation'",
-        ("Available: slack, squaring",),
+        ("Available: bedrock, slack, squaring",),
     ),
     "misspelt-workload-key": Case(
         squaring(maxEventAgeSecond=900),
