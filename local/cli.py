@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import ctypes
 import ctypes.util
+import dataclasses
 import json
+import math
 import os
 import signal
 import sys
@@ -16,9 +18,10 @@ from pathlib import Path
 from rich.console import Console
 
 from local.async_invoke.engine import DEFAULT_TIME_SCALE
-from local.aws_services.moto_server import AwsServices, PortBusy
+from local.aws_services.moto_server import AwsServices, NotOurProcess, PortBusy
 from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
 from local.cloud.preview import print_plan
+from local.cloud.state import StateError, hold_state_dir
 from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True, soft_wrap=True)
     try:
         return args.run(args, console)
-    except (CaptureError, PortBusy, LookupError) as error:
+    except (CaptureError, PortBusy, LookupError, StateError, NotOurProcess) as error:
         errors.print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
         return 2
 
@@ -53,8 +56,19 @@ def _up(args: argparse.Namespace, console: Console) -> int:
         port_base=args.port_base,
         time_scale=args.time_scale,
     )
-    asyncio.run(serve(options, console))
+    ports = Ports.from_base(args.port_base)
+    # Held for the life of `ackflow up`, before anything touches the state folder.
+    with hold_state_dir(options.state_dir, _holder("ackflow up", ports)):
+        asyncio.run(serve(options, console))
     return 0
+
+
+def _holder(command: str, ports: Ports) -> dict[str, object]:
+    """How a process holding the state folder describes itself to one that is refused."""
+    return {
+        "command": command,
+        "ports": {name.rstrip("_"): port for name, port in dataclasses.asdict(ports).items()},
+    }
 
 
 EXIT_WITH_PARENT_ENV = "ACKFLOW_EXIT_WITH_PARENT"
@@ -71,8 +85,14 @@ def _exit_with_parent() -> None:
 
 
 def _down(args: argparse.Namespace, console: Console) -> int:
+    """Stop the AWS services a crashed run left; refused while an `ackflow up` holds them."""
     ports = Ports.from_base(args.port_base)
-    AwsServices(args.state_dir / args.stack, ports.aws, "us-east-1").stop()
+    state_dir = args.state_dir / args.stack
+    if not state_dir.is_dir():
+        console.print(f"nothing to stop: no state folder {state_dir}")
+        return 0
+    with hold_state_dir(state_dir, _holder("ackflow down", ports)):
+        AwsServices(state_dir, ports.aws, "us-east-1").stop()
     console.print(f"stopped the AWS services of stack {args.stack} (if any were running)")
     return 0
 
@@ -124,6 +144,32 @@ def _slack(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _time_scale(text: str) -> float:
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not (math.isfinite(scale) and scale > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a number above 0 (AWS's delays and ages are multiplied by it), got {text!r}"
+        )
+    return scale
+
+
+def _port_base(text: str) -> int:
+    highest = 65535 - (len(dataclasses.fields(Ports)) - 1)
+    try:
+        base = int(text)
+    except ValueError:
+        base = 0
+    if not 1 <= base <= highest:
+        raise argparse.ArgumentTypeError(
+            f"must be a port from 1 to {highest} (the next {len(dataclasses.fields(Ports)) - 1} "
+            f"ports are used too), got {text!r}"
+        )
+    return base
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ackflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,14 +206,14 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (up, down):
         sub.add_argument(
             "--port-base",
-            type=int,
+            type=_port_base,
             default=DEFAULT_PORT_BASE,
             help=f"REST, Lambda and AWS services listen on this port and the next ones "
             f"(default: {DEFAULT_PORT_BASE})",
         )
     up.add_argument(
         "--time-scale",
-        type=float,
+        type=_time_scale,
         default=DEFAULT_TIME_SCALE,
         help=f"multiplies AWS's retry delays and event ages (default: {DEFAULT_TIME_SCALE}: "
         "a full retry cycle takes seconds)",

@@ -23,6 +23,7 @@ from local.aws_services.moto_server import AwsServices, PortBusy, local_credenti
 from local.cloud.capture import Capture, capture, read_stack_file, stack_file
 from local.cloud.functions import LocalFunction, functions_from_capture
 from local.cloud.secrets import local_secrets, snake_case
+from local.cloud.state import write_private
 from local.lambda_.service import LambdaService
 from local.standins.slack_response_sink import create_sink_app
 from stack.program import available_workloads
@@ -216,10 +217,7 @@ def _named_routes(
 
 
 def _write_endpoints(path: Path, endpoints: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(endpoints, indent=2) + "\n")
-    temporary.replace(path)
+    write_private(path, json.dumps(endpoints, indent=2) + "\n")  # it holds the local secrets
 
 
 _LISTED = {"rest_url", "aws_endpoint_url", "lambda_endpoint_url", "response_sink_url"}
