@@ -24,6 +24,7 @@ from local.cloud.preview import print_plan
 from local.cloud.state import StateError, hold_state_dir
 from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
+from workloads import WorkloadError
 
 __all__ = ["main"]
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True, soft_wrap=True)
     try:
         return args.run(args, console)
-    except (CaptureError, PortBusy, LookupError, StateError, NotOurProcess) as error:
+    except (CaptureError, PortBusy, LookupError, StateError, NotOurProcess, WorkloadError) as error:
         errors.print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
         return 2
 
@@ -97,11 +98,24 @@ def _down(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _logs(args: argparse.Namespace, console: Console) -> int:
+def _read_endpoints(args: argparse.Namespace) -> dict:
+    """The ``endpoints.json`` that `ackflow up` wrote for ``--stack`` under ``--state-dir``."""
     endpoints_file = args.state_dir / args.stack / "endpoints.json"
     if not endpoints_file.is_file():
         raise LookupError(f"no {endpoints_file}: start the stack with `ackflow up` first")
-    functions = json.loads(endpoints_file.read_text())["functions"]
+    try:
+        endpoints = json.loads(endpoints_file.read_text())
+    except (OSError, ValueError) as error:
+        raise LookupError(
+            f"cannot read {endpoints_file} ({error}): the next `ackflow up` writes it anew"
+        ) from None
+    if not isinstance(endpoints, dict) or not isinstance(endpoints.get("functions"), list):
+        raise LookupError(f"{endpoints_file} is not what `ackflow up` writes; start it again")
+    return endpoints
+
+
+def _logs(args: argparse.Namespace, console: Console) -> int:
+    functions = _read_endpoints(args)["functions"]
     if args.function not in functions:
         raise LookupError(f"no function {args.function!r}; functions: {', '.join(functions)}")
     log = args.state_dir / args.stack / "logs" / f"{args.function}.log"
@@ -126,13 +140,17 @@ def _stack_and_config(args: argparse.Namespace) -> tuple[str, dict | None]:
 
 
 def _slack(args: argparse.Namespace, console: Console) -> int:
-    endpoints_file = args.state_dir / args.stack / "endpoints.json"
-    if not endpoints_file.is_file():
-        raise LookupError(f"no {endpoints_file}: start the stack with `ackflow up` first")
-    endpoints = json.loads(endpoints_file.read_text())
+    endpoints = _read_endpoints(args)
     if "slack_command_url" not in endpoints:
         raise LookupError(f"stack {args.stack} does not enable the slack workload")
-    result = send_command(endpoints, args.command_line, wait_seconds=args.wait)
+    try:
+        result = send_command(endpoints, args.command_line, wait_seconds=args.wait)
+    except OSError as error:  # refused, reset, timed out: urllib's URLError is an OSError
+        reason = getattr(error, "reason", error)
+        raise LookupError(
+            f"cannot reach stack {args.stack} ({reason}); is its `ackflow up` "
+            f"(pid {endpoints.get('pid', '?')}) still running?"
+        ) from None
     console.print(
         f"[bold]ack[/] {result.status} in {result.ack_seconds * 1000:.0f} ms: {result.ack}"
     )

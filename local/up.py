@@ -82,7 +82,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     available = available_workloads()
     secrets = local_secrets(config, available, options.state_dir / "secrets.json")
     # Pulumi's mock runtime drives its own event loop: evaluate the program in a thread.
-    stack = await asyncio.to_thread(capture, options.stack, {**config, **secrets})
+    stack = await asyncio.to_thread(capture, options.stack, config, secrets=secrets)
     functions = functions_from_capture(stack)
     services = AwsServices(options.state_dir, ports.aws, stack.region)
     async with contextlib.AsyncExitStack() as running:  # stops what started, in reverse

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,8 +49,9 @@ class Capture:
     unmodelled: set[str] = field(default_factory=set)
     secret_outputs: set[str] = field(default_factory=set)
     """Outputs the program marked secret: shown masked, never printed."""
-    local_secrets: set[str] = field(default_factory=set)
-    """Secret config keys the stack file lacks, given local values for this run."""
+    local_secrets: dict[str, str] = field(default_factory=dict)
+    """Secret config keys the stack's config lacks → where this run's local value came from
+    (``a placeholder``, or the environment variable named after the key)."""
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -103,32 +104,62 @@ def read_stack_file(path: Path) -> dict[str, Any]:
 
 
 def capture(
-    stack: str, config: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_ROOT
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    project_dir: Path = PROJECT_ROOT,
+    *,
+    secrets: Mapping[str, str] | None = None,
 ) -> Capture:
-    """Evaluate ``__main__.py`` for ``stack`` (config from its stack file unless given)."""
-    from local.cloud.secrets import local_secrets
+    """Evaluate ``__main__.py`` for ``stack`` (config from its stack file unless given).
+
+    ``secrets``: the local value of each secret the enabled workloads declare (``ackflow up``
+    keeps them in the state folder); placeholders when not given. The ones the config lacks
+    reach the program as secrets, as ``pulumi config set --secret`` would have made them, and
+    are listed in :attr:`Capture.local_secrets`.
+    """
+    from local.cloud.secrets import env_name, local_secrets
     from stack.program import available_workloads
 
     if config is None:
         config = read_stack_file(stack_file(stack, project_dir))
-    secrets = local_secrets(config, available_workloads())
+    if secrets is None:
+        secrets = local_secrets(config, available_workloads())
+    lacking = {
+        key: f"{env_name(key.partition(':')[2])} from the environment"
+        if os.environ.get(env_name(key.partition(":")[2])) == value
+        else "a placeholder"
+        for key, value in secrets.items()
+        if key not in config
+    }
     main = project_dir / "__main__.py"
     result = evaluate(
-        lambda: runpy.run_path(str(main), run_name="__main__"), stack, {**config, **secrets}
+        lambda: runpy.run_path(str(main), run_name="__main__"),
+        stack,
+        {**config, **secrets},
+        secret_keys=lacking,
     )
-    result.local_secrets = {key for key in secrets if key not in config}
+    result.local_secrets = lacking
     return result
 
 
-def evaluate(program: Callable[[], object], stack: str, config: Mapping[str, Any]) -> Capture:
+def evaluate(
+    program: Callable[[], object],
+    stack: str,
+    config: Mapping[str, Any],
+    *,
+    secret_keys: Iterable[str] = (),
+) -> Capture:
     """Run ``program`` under the fake cloud and return what it declared.
 
     Runs in a fresh context and event loop, so evaluations never share Pulumi's global state.
+    ``secret_keys`` are the config keys the program sees as secrets.
     """
-    return contextvars.Context().run(_evaluate, program, stack, dict(config))
+    return contextvars.Context().run(_evaluate, program, stack, dict(config), list(secret_keys))
 
 
-def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any]) -> Capture:
+def _evaluate(
+    program: Callable[[], object], stack: str, config: dict[str, Any], secret_keys: list[str]
+) -> Capture:
     from stack.program import BUNDLER_ENV
 
     region = str(config.get("aws:region", "us-east-1"))
@@ -139,7 +170,9 @@ def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any])
     previous_bundler = os.environ.get(BUNDLER_ENV)
     os.environ[BUNDLER_ENV] = "source"
     try:
-        pulumi.runtime.set_all_config({key: _config_value(value) for key, value in config.items()})
+        pulumi.runtime.set_all_config(
+            {key: _config_value(value) for key, value in config.items()}, secret_keys
+        )
         pulumi.runtime.set_mocks(
             cloud,
             project=PROJECT,

@@ -134,10 +134,10 @@ def print_plan(capture: Capture, console: Console | None = None) -> None:
     console.print(
         f"{count} resources in {sum(r.is_component for r in capture.resources)} components"
     )
-    for key in sorted(capture.local_secrets):
+    for key, source in sorted(capture.local_secrets.items()):
         console.print(
-            f"[yellow]{key} is not set: a local value stands in. Before `pulumi up`: "
-            f"pulumi config set --secret {key} <value>[/]"
+            f"[yellow]{key} is missing from stack {capture.stack}'s config: this preview used "
+            f"{source}. Set it with: pulumi config set --secret {key} <value>[/]"
         )
     if capture.unmodelled:
         console.print(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -21,7 +23,7 @@ from local.cloud.fake_cloud import RecordedResource
 from stack import program
 from stack.config import ConfigError, StackConfig, parse_stack_config
 from tests.outputs import known
-from workloads import Function, StackContext, discover
+from workloads import WORKLOADS_ROOT, Function, StackContext, discover
 
 FUNCTION = "aws:lambda/function:Function"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
@@ -433,3 +435,73 @@ def test_the_secret_reaches_a_secure_string_parameter_only_the_front_may_read():
     front_env = cap.named(FUNCTION, "slack-front").inputs["environment"]["variables"]
     assert front_env["SLACK_SIGNING_SECRET_PARAMETER"] == parameter.outputs["name"]
     assert "s3cr3t-value" not in json.dumps(front_env)
+
+
+# --- two enabled workloads claiming the same operation ---------------------------------------
+
+
+def copy_of_squaring(root: Path, name: str) -> Path:
+    """``cp -r workloads/squaring <root>/<name>`` and the rename the README asks for."""
+    folder = root / name
+    shutil.copytree(
+        WORKLOADS_ROOT / "squaring", folder, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    workload_py = folder / "workload.py"
+    workload_py.write_text(workload_py.read_text().replace('name="squaring"', f'name="{name}"'))
+    return folder
+
+
+def test_two_workloads_claiming_the_same_routes_and_schema_types_are_refused_together(
+    tmp_path: Path,
+):
+    copy_of_squaring(tmp_path, "cubing")
+    available = discover(WORKLOADS_ROOT, tmp_path)
+
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({"workloads": {"squaring": {}, "cubing": {}}}, available)
+
+    assert caught.value.problems == [
+        "ackflow:workloads: squaring and cubing both declare GET /square/{number}; "
+        "enable one of them, or change one's route",
+        "ackflow:workloads: squaring and cubing both declare POST /square; "
+        "enable one of them, or change one's route",
+        "ackflow:workloads: type SquareResult is defined by both workload 'cubing' and "
+        "workload 'squaring'; enable one of them, or rename it in one",
+    ]
+    # Each alone is fine.
+    assert parse_stack_config({"workloads": {"cubing": {}}}, available).workloads
+
+
+def test_routes_differing_only_in_a_path_variables_name_are_one_route(tmp_path: Path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "handler.py").write_text("def handler(event, context):\n    return event\n")
+    (other / "workload.py").write_text(
+        "from workloads import Function, HttpRoute, Invocation, Workload\n"
+        'WORKLOAD = Workload(name="other", summary="s", worker=Function(handler="handler.handler"),'
+        ' routes=(HttpRoute(method="GET", path="/square/{n}", invocation=Invocation.EVENT),))\n'
+    )
+    available = discover(WORKLOADS_ROOT, tmp_path)
+
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({"workloads": {"squaring": {}, "other": {}}}, available)
+
+    assert caught.value.problems == [
+        "ackflow:workloads: squaring and other both declare GET /square/{n}; "
+        "enable one of them, or change one's route"
+    ]
+
+
+def test_conflicting_workloads_stop_the_program_before_any_resource(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    copy_of_squaring(tmp_path, "cubing")
+    monkeypatch.setenv(program.WORKLOADS_PATH_ENV, str(tmp_path))
+
+    cap, errors = run_main_keeping_the_error(
+        pulumi_config({"workloads": {"squaring": {}, "cubing": {}}})
+    )
+
+    assert len(errors) == 1
+    assert "squaring and cubing both declare GET /square/{number}" in errors[0]
+    assert cap.resources == []
