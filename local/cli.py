@@ -19,7 +19,14 @@ from rich.console import Console
 
 from local.async_invoke.engine import DEFAULT_TIME_SCALE
 from local.aws_services.moto_server import AwsServices, NotOurProcess, PortBusy
-from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
+from local.cloud.capture import (
+    CaptureError,
+    capture,
+    encrypted_keys,
+    read_stack_file,
+    stack_file,
+    stack_name,
+)
 from local.cloud.preview import print_plan
 from local.cloud.state import StateError, hold_state_dir
 from local.standins.slack_command import send_command
@@ -42,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _preview(args: argparse.Namespace, console: Console) -> int:
     stack, config = _stack_and_config(args)
-    print_plan(capture(stack, config), console)
+    encrypted = encrypted_keys(args.stack_file or stack_file(stack))
+    print_plan(capture(stack, config), console, encrypted)
     return 0
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Capture",
     "CaptureError",
     "capture",
+    "encrypted_keys",
     "evaluate",
     "read_stack_file",
     "stack_file",
@@ -87,6 +88,15 @@ def stack_name(path: Path) -> str:
 
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The ``config:`` map of a stack file (secure values left out)."""
+    return {key: value for key, value in _config_map(path).items() if not _is_secure(value)}
+
+
+def encrypted_keys(path: Path) -> set[str]:
+    """The keys a stack file holds encrypted (``secure:``), which only Pulumi can read."""
+    return {key for key, value in _config_map(path).items() if _is_secure(value)}
+
+
+def _config_map(path: Path) -> Mapping[str, Any]:
     if not path.is_file():
         raise CaptureError(f"no stack file {path}")
     try:
@@ -96,11 +106,11 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     config = (document.get("config") if isinstance(document, Mapping) else None) or {}
     if not isinstance(config, Mapping):
         raise CaptureError(f"{path}: `config:` must be a map of settings, got {config!r:.60}")
-    return {
-        key: value
-        for key, value in config.items()
-        if not (isinstance(value, Mapping) and set(value) == {"secure"})
-    }
+    return config
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"secure"}
 
 
 def capture(

@@ -142,3 +142,23 @@ def test_a_broken_stack_file_is_named_with_what_is_wrong(tmp_path, capsys, text,
     err = capsys.readouterr().err
     assert str(stack_file) in err
     assert message in err
+
+
+def test_preview_says_an_encrypted_secret_is_encrypted_not_missing(
+    tmp_path, capsys, caplog, monkeypatch
+):
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text(
+        "config:\n  ackflow:workloads:\n    slack: {}\n"
+        "  ackflow:slackSigningSecret:\n    secure: AAABAHVuZGVjcnlwdGFibGU=\n"
+    )
+
+    assert main(["preview", "--stack-file", str(stack_file)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "ackflow:slackSigningSecret is encrypted in stack staging's file, which only Pulumi "
+        "can read: this preview used a placeholder." in out
+    )
+    assert "is missing" not in out
+    assert not plain_text_warnings(caplog)
