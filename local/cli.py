@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     except (CaptureError, PortBusy, LookupError, StateError, NotOurProcess, WorkloadError) as error:
         errors.print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C (`logs -f`, `slack` waiting): what the shell expects
+        return 128 + signal.SIGINT
 
 
 def _preview(args: argparse.Namespace, console: Console) -> int:

@@ -108,3 +108,18 @@ def test_slack_against_a_stack_that_stopped_says_so(capsys, tmp_path):
 
     assert "cannot reach stack dev (" in err
     assert "is its `ackflow up` (pid 4242) still running?" in err
+
+
+def test_ctrl_c_while_following_a_log_ends_quietly_with_the_shells_code(
+    capsys, tmp_path, monkeypatch
+):
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "endpoints.json").write_text('{"functions": ["fn"]}')
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("local.cli.time.sleep", interrupted)
+
+    assert main(["logs", "fn", "-f", "--state-dir", str(tmp_path)]) == 130
+    assert "Traceback" not in capsys.readouterr().err
