@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from local.apigateway.model import Method, rest_model
 from local.cloud.capture import Capture, CaptureError, capture, read_stack_file, stack_name
 from local.cloud.fake_cloud import RecordedResource
+from local.cloud.functions import FUNCTION, INVOKE_CONFIG
 
 __all__ = [
     "CaptureError",
@@ -55,11 +56,9 @@ __all__ = [
     "workload_resources",
 ]
 
-FUNCTION = "aws:lambda/function:Function"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 QUEUE = "aws:sqs/queue:Queue"
 TABLE = "aws:dynamodb/table:Table"
 DATA_SOURCE = "aws:appsync/dataSource:DataSource"
