@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import json
+import math
 import os
 import signal
 import sys
@@ -20,12 +22,21 @@ from rich.console import Console
 from local.appsync.chat import chat
 from local.appsync.client import post_graphql, subscribe
 from local.async_invoke.engine import DEFAULT_TIME_SCALE
-from local.aws_services.moto_server import AwsServices, PortBusy
-from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
+from local.aws_services.moto_server import AwsServices, NotOurProcess, PortBusy
+from local.cloud.capture import (
+    CaptureError,
+    capture,
+    encrypted_keys,
+    read_stack_file,
+    stack_file,
+    stack_name,
+)
 from local.cloud.preview import print_plan
+from local.cloud.state import StateError, hold_state_dir
 from local.standins.bedrock import Pacing
 from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
+from workloads import WorkloadError
 
 __all__ = ["main"]
 
@@ -36,14 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True, soft_wrap=True)
     try:
         return args.run(args, console)
-    except (CaptureError, PortBusy, LookupError) as error:
+    except (CaptureError, PortBusy, LookupError, StateError, NotOurProcess, WorkloadError) as error:
         errors.print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C (`logs -f`, `slack` waiting): what the shell expects
+        return 128 + signal.SIGINT
 
 
 def _preview(args: argparse.Namespace, console: Console) -> int:
     stack, config = _stack_and_config(args)
-    print_plan(capture(stack, config), console)
+    encrypted = encrypted_keys(args.stack_file or stack_file(stack))
+    print_plan(capture(stack, config), console, encrypted)
     return 0
 
 
@@ -62,8 +76,19 @@ def _up(args: argparse.Namespace, console: Console) -> int:
             tokens_per_second=args.model_tokens_per_second,
         ),
     )
-    asyncio.run(serve(options, console))
+    ports = Ports.from_base(args.port_base)
+    # Held for the life of `ackflow up`, before anything touches the state folder.
+    with hold_state_dir(options.state_dir, _holder("ackflow up", ports)):
+        asyncio.run(serve(options, console))
     return 0
+
+
+def _holder(command: str, ports: Ports) -> dict[str, object]:
+    """How a process holding the state folder describes itself to one that is refused."""
+    return {
+        "command": command,
+        "ports": {name.rstrip("_"): port for name, port in dataclasses.asdict(ports).items()},
+    }
 
 
 EXIT_WITH_PARENT_ENV = "ACKFLOW_EXIT_WITH_PARENT"
@@ -80,22 +105,36 @@ def _exit_with_parent() -> None:
 
 
 def _down(args: argparse.Namespace, console: Console) -> int:
+    """Stop the AWS services a crashed run left; refused while an `ackflow up` holds them."""
     ports = Ports.from_base(args.port_base)
-    AwsServices(args.state_dir / args.stack, ports.aws, "us-east-1").stop()
+    state_dir = args.state_dir / args.stack
+    if not state_dir.is_dir():
+        console.print(f"nothing to stop: no state folder {state_dir}")
+        return 0
+    with hold_state_dir(state_dir, _holder("ackflow down", ports)):
+        AwsServices(state_dir, ports.aws, "us-east-1").stop()
     console.print(f"stopped the AWS services of stack {args.stack} (if any were running)")
     return 0
 
 
-def _running_endpoints(args: argparse.Namespace) -> dict[str, Any]:
-    """The endpoints a running ``ackflow up`` of ``--stack`` wrote."""
+def _read_endpoints(args: argparse.Namespace) -> dict:
+    """The ``endpoints.json`` that `ackflow up` wrote for ``--stack`` under ``--state-dir``."""
     endpoints_file = args.state_dir / args.stack / "endpoints.json"
     if not endpoints_file.is_file():
         raise LookupError(f"no {endpoints_file}: start the stack with `ackflow up` first")
-    return json.loads(endpoints_file.read_text())
+    try:
+        endpoints = json.loads(endpoints_file.read_text())
+    except (OSError, ValueError) as error:
+        raise LookupError(
+            f"cannot read {endpoints_file} ({error}): the next `ackflow up` writes it anew"
+        ) from None
+    if not isinstance(endpoints, dict) or not isinstance(endpoints.get("functions"), list):
+        raise LookupError(f"{endpoints_file} is not what `ackflow up` writes; start it again")
+    return endpoints
 
 
 def _logs(args: argparse.Namespace, console: Console) -> int:
-    functions = _running_endpoints(args)["functions"]
+    functions = _read_endpoints(args)["functions"]
     if args.function not in functions:
         raise LookupError(f"no function {args.function!r}; functions: {', '.join(functions)}")
     log = args.state_dir / args.stack / "logs" / f"{args.function}.log"
@@ -120,10 +159,17 @@ def _stack_and_config(args: argparse.Namespace) -> tuple[str, dict | None]:
 
 
 def _slack(args: argparse.Namespace, console: Console) -> int:
-    endpoints = _running_endpoints(args)
+    endpoints = _read_endpoints(args)
     if "slack_command_url" not in endpoints:
         raise LookupError(f"stack {args.stack} does not enable the slack workload")
-    result = send_command(endpoints, args.command_line, wait_seconds=args.wait)
+    try:
+        result = send_command(endpoints, args.command_line, wait_seconds=args.wait)
+    except OSError as error:  # refused, reset, timed out: urllib's URLError is an OSError
+        reason = getattr(error, "reason", error)
+        raise LookupError(
+            f"cannot reach stack {args.stack} ({reason}); is its `ackflow up` "
+            f"(pid {endpoints.get('pid', '?')}) still running?"
+        ) from None
     console.print(
         f"[bold]ack[/] {result.status} in {result.ack_seconds * 1000:.0f} ms: {result.ack}"
     )
@@ -137,7 +183,7 @@ def _slack(args: argparse.Namespace, console: Console) -> int:
 
 def _graphql(args: argparse.Namespace, console: Console) -> int:
     answer = asyncio.run(
-        post_graphql(_running_endpoints(args), args.query, _variables(args), args.auth)
+        post_graphql(_read_endpoints(args), args.query, _variables(args), args.auth)
     )
     _print_json(console, answer.body)
     if answer.status != 200:
@@ -146,7 +192,7 @@ def _graphql(args: argparse.Namespace, console: Console) -> int:
 
 
 def _subscribe(args: argparse.Namespace, console: Console) -> int:
-    endpoints = _running_endpoints(args)
+    endpoints = _read_endpoints(args)
 
     async def follow() -> None:
         seen = 0
@@ -163,7 +209,7 @@ def _subscribe(args: argparse.Namespace, console: Console) -> int:
 
 
 def _chat(args: argparse.Namespace, console: Console) -> int:
-    endpoints = _running_endpoints(args)
+    endpoints = _read_endpoints(args)
     # Lambda's first retry comes a minute after a failure, scaled like every local delay.
     retry_wait = args.retry_wait or 60 * float(endpoints.get("time_scale", 1)) + 5
     result = asyncio.run(
@@ -209,6 +255,32 @@ def _variables(args: argparse.Namespace) -> dict[str, Any]:
     if not isinstance(variables, dict):
         raise LookupError("--variables must be a JSON object, e.g. '{\"n\": 12}'")
     return variables
+
+
+def _time_scale(text: str) -> float:
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not (math.isfinite(scale) and scale > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a number above 0 (AWS's delays and ages are multiplied by it), got {text!r}"
+        )
+    return scale
+
+
+def _port_base(text: str) -> int:
+    highest = 65535 - (len(dataclasses.fields(Ports)) - 1)
+    try:
+        base = int(text)
+    except ValueError:
+        base = 0
+    if not 1 <= base <= highest:
+        raise argparse.ArgumentTypeError(
+            f"must be a port from 1 to {highest} (the next {len(dataclasses.fields(Ports)) - 1} "
+            f"ports are used too), got {text!r}"
+        )
+    return base
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -270,7 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (up, down):
         sub.add_argument(
             "--port-base",
-            type=int,
+            type=_port_base,
             default=DEFAULT_PORT_BASE,
             help=f"REST, Lambda and AWS services listen on this port and the next ones "
             f"(default: {DEFAULT_PORT_BASE})",
@@ -290,7 +362,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--time-scale",
-        type=float,
+        type=_time_scale,
         default=DEFAULT_TIME_SCALE,
         help=f"multiplies AWS's retry delays and event ages (default: {DEFAULT_TIME_SCALE}: "
         "a full retry cycle takes seconds)",

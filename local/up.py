@@ -28,6 +28,7 @@ from local.cloud.capture import Capture, capture, read_stack_file, stack_file
 from local.cloud.fake_cloud import ACCOUNT_ID
 from local.cloud.functions import LocalFunction, functions_from_capture
 from local.cloud.secrets import local_secrets, snake_case
+from local.cloud.state import write_private
 from local.iam.credentials import LocalCredentials, Principal, load_seed
 from local.iam.policies import RolePolicies
 from local.lambda_.service import LambdaService
@@ -108,7 +109,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     available = available_workloads()
     secrets = local_secrets(config, available, options.state_dir / "secrets.json")
     # Pulumi's mock runtime drives its own event loop: evaluate the program in a thread.
-    stack = await asyncio.to_thread(capture, options.stack, {**config, **secrets})
+    stack = await asyncio.to_thread(capture, options.stack, config, secrets=secrets)
     functions = functions_from_capture(stack)
     credentials = LocalCredentials(ACCOUNT_ID, load_seed(options.state_dir / "credentials.seed"))
     credentials.add_functions((f.name, f.role_arn) for f in functions.values())
@@ -332,10 +333,7 @@ def _named_routes(
 
 
 def _write_endpoints(path: Path, endpoints: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(endpoints, indent=2) + "\n")
-    temporary.replace(path)
+    write_private(path, json.dumps(endpoints, indent=2) + "\n")  # it holds the local secrets
 
 
 _LISTED = {

@@ -157,7 +157,6 @@ class AsyncEngine:
             raise RuntimeError("this engine is already running")
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._stopping = False
         try:
             self._recover()
             while not self._stopping:
@@ -176,9 +175,14 @@ class AsyncEngine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self._loop = self._wake = None
+            self._stopping = False  # a later run() starts afresh
 
     def stop(self) -> None:
-        """Make :meth:`run` return; events being run go back to the queue."""
+        """Make :meth:`run` return; events being run go back to the queue.
+
+        A stop that comes before :meth:`run` has started (Ctrl-C during ``ackflow up``'s
+        start-up) makes it return as soon as it starts.
+        """
         self._stopping = True
         self._notify()
 
