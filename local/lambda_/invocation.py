@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 
 __all__ = [
     "MAX_ASYNC_PAYLOAD_BYTES",
+    "MAX_RESPONSE_BYTES",
     "MAX_SYNC_PAYLOAD_BYTES",
     "Executor",
     "InvocationResult",
@@ -21,6 +22,9 @@ InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD_BYTES = 1_048_576
 """The Invoke API's payload limits: 6 MB synchronous, 1 MB asynchronous (``Event``)."""
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+"""A function's largest result: AWS answers ``Function.ResponseSizeTooLarge`` above 6,291,556
+bytes (the figure its error message and its runtime emulator's ``MaxPayloadSize`` give)."""
 
 
 class Throttled(Exception):

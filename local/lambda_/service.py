@@ -104,7 +104,7 @@ class LambdaService:
             return await environment.invoke(request_id, payload)
         finally:
             environment.busy = False
-            if not environment.alive:
+            if not environment.reusable:
                 await self._discard(function.name, environment)
 
     async def close(self) -> None:
@@ -130,7 +130,7 @@ class LambdaService:
     async def _claim(self, function: LocalFunction) -> ExecutionEnvironment:
         pool = self._pools[function.name]
         for environment in list(pool):
-            if not environment.alive and not environment.busy:
+            if not environment.reusable and not environment.busy:
                 await self._discard(function.name, environment)
             elif not environment.busy:
                 environment.busy = True
