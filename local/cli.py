@@ -19,6 +19,7 @@ from local.async_invoke.engine import DEFAULT_TIME_SCALE
 from local.aws_services.moto_server import AwsServices, PortBusy
 from local.cloud.capture import CaptureError, capture, read_stack_file, stack_name
 from local.cloud.preview import print_plan
+from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, InvalidReservedConcurrency
 from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True, soft_wrap=True)
     try:
         return args.run(args, console)
-    except (CaptureError, PortBusy, LookupError) as error:
+    except (CaptureError, PortBusy, LookupError, InvalidReservedConcurrency) as error:
         errors.print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
         return 2
 
@@ -52,6 +53,8 @@ def _up(args: argparse.Namespace, console: Console) -> int:
         state_root=args.state_dir,
         port_base=args.port_base,
         time_scale=args.time_scale,
+        account_concurrency=args.account_concurrency,
+        max_environments=args.max_environments,
     )
     asyncio.run(serve(options, console))
     return 0
@@ -172,7 +175,28 @@ def _parser() -> argparse.ArgumentParser:
         help=f"multiplies AWS's retry delays and event ages (default: {DEFAULT_TIME_SCALE}: "
         "a full retry cycle takes seconds)",
     )
+    up.add_argument(
+        "--account-concurrency",
+        type=_positive_int,
+        default=DEFAULT_ACCOUNT_CONCURRENCY,
+        help="the Lambda account's concurrent executions; reserved concurrency is carved out of "
+        f"it and a 429 answers when it is used up (default: {DEFAULT_ACCOUNT_CONCURRENCY}, AWS's)",
+    )
+    up.add_argument(
+        "--max-environments",
+        type=_positive_int,
+        default=None,
+        help="execution environments (processes) at most on this machine; above it invocations "
+        "wait for one (default: min(16 per core, half the memory / 64 MiB))",
+    )
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 if __name__ == "__main__":

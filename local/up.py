@@ -23,6 +23,7 @@ from local.aws_services.moto_server import AwsServices, PortBusy, local_credenti
 from local.cloud.capture import Capture, capture, read_stack_file, stack_file
 from local.cloud.functions import LocalFunction, functions_from_capture
 from local.cloud.secrets import local_secrets, snake_case
+from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY
 from local.lambda_.service import LambdaService
 from local.standins.slack_response_sink import create_sink_app
 from stack.program import available_workloads
@@ -55,6 +56,10 @@ class UpOptions:
     state_root: Path = Path(".ackflow")
     port_base: int = DEFAULT_PORT_BASE
     time_scale: float = DEFAULT_TIME_SCALE
+    account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY
+    """The Lambda account's concurrent executions (AWS's default quota)."""
+    max_environments: int | None = None
+    """Execution environments (processes) at most; None: derived from cores and memory."""
 
     @property
     def state_dir(self) -> Path:
@@ -93,6 +98,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             functions,
             lambda f: _function_environment(f, stack.region, services.url, lambda_url),
             options.state_dir / "logs",
+            account_concurrency=options.account_concurrency,
+            max_environments=options.max_environments,
         )
         running.push_async_callback(lambda_service.close)
         engine = AsyncEngine(
@@ -115,6 +122,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
         _write_endpoints(options.state_dir / "endpoints.json", endpoints)
         _print_endpoints(console, endpoints, adopted, options)
+        _print_capacity(console, lambda_service, options)
 
         engine_task = asyncio.create_task(engine.run())
         running.push_async_callback(_stop_engine, engine, engine_task)
@@ -250,6 +258,16 @@ def _print_endpoints(
     console.print(
         f"time scale {options.time_scale}: AWS's 1 + 2 minute retries take "
         f"{60 * options.time_scale:g} + {120 * options.time_scale:g} s. Ctrl-C stops."
+    )
+
+
+def _print_capacity(console: Console, service: LambdaService, options: UpOptions) -> None:
+    pool = service.pool
+    console.print(
+        f"Lambda concurrency {options.account_concurrency} (unreserved "
+        f"{service.limits.unreserved_limit}); up to {pool.max_environments} local execution "
+        f"environments, {pool.event_share} of them for async events "
+        "(--account-concurrency, --max-environments)"
     )
 
 
