@@ -33,6 +33,7 @@ from local.cloud.capture import (
 )
 from local.cloud.preview import print_plan
 from local.cloud.state import StateError, hold_state_dir
+from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, InvalidReservedConcurrency
 from local.standins.bedrock import Pacing
 from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
@@ -47,7 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     errors = Console(stderr=True, soft_wrap=True)
     try:
         return args.run(args, console)
-    except (CaptureError, PortBusy, LookupError, StateError, NotOurProcess, WorkloadError) as error:
+    except (
+        CaptureError,
+        PortBusy,
+        LookupError,
+        StateError,
+        NotOurProcess,
+        WorkloadError,
+        InvalidReservedConcurrency,
+    ) as error:
         errors.print(f"[bold red]ackflow {args.command}:[/] {error}", highlight=False)
         return 2
     except KeyboardInterrupt:  # Ctrl-C (`logs -f`, `slack` waiting): what the shell expects
@@ -75,6 +84,8 @@ def _up(args: argparse.Namespace, console: Console) -> int:
             first_token_seconds=args.model_first_token_seconds,
             tokens_per_second=args.model_tokens_per_second,
         ),
+        account_concurrency=args.account_concurrency,
+        max_environments=args.max_environments,
     )
     ports = Ports.from_base(args.port_base)
     # Held for the life of `ackflow up`, before anything touches the state folder.
@@ -367,7 +378,28 @@ def _parser() -> argparse.ArgumentParser:
         help=f"multiplies AWS's retry delays and event ages (default: {DEFAULT_TIME_SCALE}: "
         "a full retry cycle takes seconds)",
     )
+    up.add_argument(
+        "--account-concurrency",
+        type=_positive_int,
+        default=DEFAULT_ACCOUNT_CONCURRENCY,
+        help="the Lambda account's concurrent executions; reserved concurrency is carved out of "
+        f"it and a 429 answers when it is used up (default: {DEFAULT_ACCOUNT_CONCURRENCY}, AWS's)",
+    )
+    up.add_argument(
+        "--max-environments",
+        type=_positive_int,
+        default=None,
+        help="execution environments (processes) at most on this machine; above it invocations "
+        "wait for one (default: min(16 per core, half the memory / 64 MiB))",
+    )
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from local.cloud.secrets import local_secrets, snake_case
 from local.cloud.state import write_private
 from local.iam.credentials import LocalCredentials, Principal, load_seed
 from local.iam.policies import RolePolicies
+from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY
 from local.lambda_.service import LambdaService
 from local.standins.bedrock import Pacing, create_bedrock_app
 from local.standins.slack_response_sink import create_sink_app
@@ -80,6 +81,10 @@ class UpOptions:
     time_scale: float = DEFAULT_TIME_SCALE
     model_pacing: Pacing = field(default_factory=Pacing)
     """How fast the Bedrock stand-in's model writes."""
+    account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY
+    """The Lambda account's concurrent executions (AWS's default quota)."""
+    max_environments: int | None = None
+    """Execution environments (processes) at most; None: derived from cores and memory."""
 
     @property
     def state_dir(self) -> Path:
@@ -130,6 +135,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
                 f, stack.region, urls, credentials.for_function(f.name)
             ),
             options.state_dir / "logs",
+            account_concurrency=options.account_concurrency,
+            max_environments=options.max_environments,
         )
         running.push_async_callback(lambda_service.close)
         engine = AsyncEngine(
@@ -176,6 +183,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
         _write_endpoints(options.state_dir / "endpoints.json", endpoints)
         _print_endpoints(console, endpoints, adopted, options)
+        _print_capacity(console, lambda_service, options)
 
         engine_task = asyncio.create_task(engine.run())
         running.push_async_callback(_stop_engine, engine, engine_task)
@@ -380,6 +388,16 @@ def _print_endpoints(
     console.print(
         f"time scale {options.time_scale}: AWS's 1 + 2 minute retries take "
         f"{60 * options.time_scale:g} + {120 * options.time_scale:g} s. Ctrl-C stops."
+    )
+
+
+def _print_capacity(console: Console, service: LambdaService, options: UpOptions) -> None:
+    pool = service.pool
+    console.print(
+        f"Lambda concurrency {options.account_concurrency} (unreserved "
+        f"{service.limits.unreserved_limit}); up to {pool.max_environments} local execution "
+        f"environments, {pool.event_share} of them for async events "
+        "(--account-concurrency, --max-environments)"
     )
 
 

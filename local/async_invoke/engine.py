@@ -51,7 +51,7 @@ from local.async_invoke.records import (
     record_body,
 )
 from local.async_invoke.store import EventStore, Send
-from local.lambda_.invocation import MAX_ASYNC_PAYLOAD_BYTES, Throttled
+from local.lambda_.invocation import MAX_ASYNC_PAYLOAD_BYTES, EventCapacity, Throttled
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -118,6 +118,11 @@ class AsyncEngine:
             raise ValueError(f"time_scale must be above 0, got {time_scale}")
         self._functions = functions
         self._executor = executor
+        # Claim no more events than the Lambda service will run at once: the rest wait in the
+        # queue, not in the service's line for an environment.
+        self._max_running = MAX_RUNNING_EVENTS
+        if isinstance(executor, EventCapacity):
+            self._max_running = min(MAX_RUNNING_EVENTS, executor.max_running_events)
         self._destinations = destinations
         self._scale = time_scale
         self._clock = clock
@@ -219,7 +224,7 @@ class AsyncEngine:
             )
 
     def _start_due_events(self) -> None:
-        free = MAX_RUNNING_EVENTS - len(self._events)
+        free = self._max_running - len(self._events)
         if free <= 0:
             return
         events = self._store.claim_events(
@@ -244,7 +249,7 @@ class AsyncEngine:
         the rest wait in the queue (their age still counting) instead of being throttled."""
         function = self._functions.get(function_name)
         reserved = function.reserved_concurrency if function else None
-        return reserved if reserved else MAX_RUNNING_EVENTS
+        return min(reserved, self._max_running) if reserved else self._max_running
 
     def _busy_functions(self) -> list[str]:
         return [name for name, n in self._running.items() if n >= self._poller_limit(name)]
@@ -259,7 +264,7 @@ class AsyncEngine:
     def _seconds_to_next_due(self) -> float | None:
         """Time until the next queued item the loop has room to start; None: wait for a wake."""
         due: list[float | None] = []
-        if len(self._events) < MAX_RUNNING_EVENTS:
+        if len(self._events) < self._max_running:
             due.append(self._store.next_event_at(skip=self._busy_functions()))
         if len(self._deliveries) < MAX_RUNNING_DELIVERIES:
             due.append(self._store.next_delivery_at())

@@ -196,3 +196,32 @@ def test_the_files_holding_secrets_are_readable_by_their_owner_only(tmp_path):
     finally:
         stack.stop()
         stack.down()
+
+
+def test_reservations_leaving_under_100_unreserved_are_refused_as_aws_refuses_them(tmp_path):
+    # The e2e stack reserves 2 for `sleeper`: of an account of 101, 99 would be left unreserved.
+    base = free_port_base()
+    result = subprocess.run(
+        [
+            *ackflow_command(),
+            "up",
+            "--stack-file",
+            str(STACK_FILE),
+            "--state-dir",
+            str(tmp_path),
+            "--port-base",
+            str(base),
+            "--account-concurrency",
+            "101",
+        ],
+        env={**os.environ, **RunningStack(tmp_path, base).environment()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        "UnreservedConcurrentExecution below its minimum value of [100]." in result.stderr
+    )
+    assert all(port_is_free(base + offset) for offset in range(4))  # nothing left running
