@@ -24,6 +24,7 @@ from local.async_invoke.destinations import DestinationSender
 from local.async_invoke.engine import DEFAULT_TIME_SCALE, AsyncEngine
 from local.aws_services.cognito import StandInPool, stand_in_pools
 from local.aws_services.moto_server import AwsServices, PortBusy, local_credentials, port_is_free
+from local.aws_services.watchdog import keep_services_up
 from local.cloud.capture import Capture, capture, read_stack_file, stack_file
 from local.cloud.fake_cloud import ACCOUNT_ID
 from local.cloud.functions import LocalFunction, functions_from_capture
@@ -123,7 +124,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         adopted = services.start()
         running.callback(services.stop)
         graphql_apis = appsync_model(stack)
-        services.provision(stack, _local_graphql_urls(graphql_apis, ports))
+        local_graphql = _local_graphql_urls(graphql_apis, ports)
+        services.provision(stack, local_graphql)
         urls = _LocalUrls(
             aws=services.url,
             lambda_=f"http://127.0.0.1:{ports.lambda_}",
@@ -187,8 +189,18 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
 
         engine_task = asyncio.create_task(engine.run())
         running.push_async_callback(_stop_engine, engine, engine_task)
+        watchdog = asyncio.create_task(
+            keep_services_up(services, lambda: services.provision(stack, local_graphql))
+        )
+        running.push_async_callback(_cancel, watchdog)
         await stop.wait()
         console.print("[dim]shutting down…[/]")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _stop_engine(engine: AsyncEngine, task: asyncio.Task[None]) -> None:

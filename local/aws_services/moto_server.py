@@ -94,7 +94,7 @@ class AwsServices:
         recorded = self._recorded()
         if recorded is not None:
             pid, port = recorded
-            if port in (self.port, None) and _is_our_moto(pid, self.port) and self._healthy():
+            if port in (self.port, None) and _is_our_moto(pid, self.port) and self.healthy():
                 return True
             if _is_our_moto(pid, port):
                 _stop_group(pid)
@@ -114,8 +114,8 @@ class AwsServices:
             start_new_session=True,
         )
         self._pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
-        _wait_until(lambda: self._healthy() or process.poll() is not None, STARTUP_SECONDS)
-        if not self._healthy():
+        _wait_until(lambda: self.healthy() or process.poll() is not None, STARTUP_SECONDS)
+        if not self.healthy():
             raise RuntimeError(f"moto did not start; see {self.state_dir / 'moto.log'}")
         return False
 
@@ -159,7 +159,8 @@ class AwsServices:
             if create is not None:
                 create(self, resource)
 
-    def _healthy(self) -> bool:
+    def healthy(self) -> bool:
+        """Whether moto answers HTTP on its port."""
         try:
             with urllib.request.urlopen(f"{self.url}/moto-api/reset-auth", timeout=1):
                 pass
