@@ -34,10 +34,16 @@ class RunningStack:
     port_base: int
     process: subprocess.Popen[bytes] | None = None
     endpoints: dict[str, Any] = field(default_factory=dict)
+    stack_file: Path = STACK_FILE
+
+    @property
+    def stack(self) -> str:
+        """``Pulumi.<stack>.yaml`` → ``<stack>``."""
+        return self.stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
     @property
     def state_dir(self) -> Path:
-        return self.state_root / "e2e"
+        return self.state_root / self.stack
 
     def command(self) -> list[str]:
         """The `ackflow up` command line for this stack."""
@@ -45,7 +51,7 @@ class RunningStack:
             *ackflow_command(),
             "up",
             "--stack-file",
-            str(STACK_FILE),
+            str(self.stack_file),
             "--time-scale",
             str(TIME_SCALE),
             "--model-tokens-per-second",
@@ -88,7 +94,9 @@ class RunningStack:
         self.process.wait()
 
     def down(self) -> None:
-        subprocess.run([*ackflow_command(), "down", "--stack", "e2e", *self._args()], check=False)
+        subprocess.run(
+            [*ackflow_command(), "down", "--stack", self.stack, *self._args()], check=False
+        )
 
     def output(self) -> str:
         log = self.state_root / "up.out"
