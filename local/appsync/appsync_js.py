@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 from py_mini_racer import JSEvalException, JSTimeoutException, MiniRacer
 
+from local.appsync.errors import FieldError
+
 __all__ = [
     "AppSyncJs",
     "AppSyncJsError",
@@ -49,21 +51,9 @@ class AppSyncJsError(Exception):
     """Base of the errors a resolver run raises."""
 
 
-class ResolverError(AppSyncJsError):
-    """The resolver called ``util.error``: AppSync answers a GraphQL error with these fields."""
-
-    def __init__(
-        self,
-        message: str,
-        error_type: str | None = None,
-        data: Any = None,
-        error_info: Any = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.error_type = error_type
-        self.data = data
-        self.error_info = error_info
+class ResolverError(FieldError, AppSyncJsError):
+    """The resolver called ``util.error``: AppSync answers a GraphQL error with its
+    ``message``, ``error_type``, ``data`` and ``error_info``."""
 
 
 class ResolverCodeError(AppSyncJsError):

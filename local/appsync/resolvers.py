@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from local.appsync.appsync_js import AppSyncJs, HandlerOutcome, ResolverCodeError, ResolverError
+from local.appsync.appsync_js import AppSyncJs, HandlerOutcome, ResolverCodeError
 from local.appsync.errors import LAMBDA_UNHANDLED, FieldError
 from local.lambda_.invocation import Throttled
 
@@ -125,11 +125,7 @@ class ResolverRunner:
     ) -> HandlerOutcome:
         try:
             outcome = await asyncio.to_thread(code.invoke, handler, ctx)  # type: ignore[arg-type]
-        except ResolverError as error:
-            raise FieldError(
-                error.message, error.error_type, error.data, error.error_info
-            ) from None
-        except ResolverCodeError as error:
+        except ResolverCodeError as error:  # util.error's ResolverError is a FieldError already
             raise FieldError(str(error), MAPPING_TEMPLATE) from None
         effects.keep(outcome, path)
         return outcome
