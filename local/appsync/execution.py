@@ -12,6 +12,7 @@ then registered with the hub by the real-time endpoint.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 
 EXECUTION_SECONDS = 30.0
 """AppSync's hard limit on a request's execution time."""
+DOCUMENT_CACHE = 512
+"""Checked documents kept, by query text (a refused one raises again, it is not kept)."""
 
 _NON_NULL = re.compile(r"^Cannot return null for non-nullable field (\w+)\.(\w+)\.$")
 _BAD_VARIABLE = re.compile(
@@ -121,6 +124,7 @@ class Executor:
         self._hub = hub
         self._timeout = timeout_seconds
         self._access = field_access(api.schema, api.default_auth.mode)
+        self._checked_documents = functools.lru_cache(maxsize=DOCUMENT_CACHE)(self._check_document)
         self._roots = {
             root.name
             for root in (
@@ -287,6 +291,11 @@ class Executor:
     # -- the steps around execution ----------------------------------------------------------
 
     def _document(self, query: str) -> DocumentNode:
+        """The checked document; the same query text is parsed and validated once (its AST is
+        never changed), as clients send the same few operations again and again."""
+        return self._checked_documents(query)
+
+    def _check_document(self, query: str) -> DocumentNode:
         return parse_document(
             self.api.schema,
             query,

@@ -96,14 +96,15 @@ def parse_document(
         document = parse(query)
     except GraphQLSyntaxError as error:
         raise DocumentError([_syntax_error(query, error)]) from None
-    paths, arguments = _field_paths(document)
-    errors = [
-        _validation_error(rule.__name__, error, paths, arguments)
-        for rule in specified_rules
-        for error in validate(schema, document, [rule])
-    ]
-    if errors:
-        raise DocumentError(errors)
+    if validate(schema, document):  # then once per rule, to know which rule found each error
+        paths, arguments = _field_paths(document)
+        raise DocumentError(
+            [
+                _validation_error(rule.__name__, error, paths, arguments)
+                for rule in specified_rules
+                for error in validate(schema, document, [rule])
+            ]
+        )
     _check_limits(schema, document, depth_limit, resolver_count_limit, has_resolver)
     return document
 
