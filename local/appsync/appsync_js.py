@@ -20,7 +20,9 @@ half-working.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import json
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -99,6 +101,8 @@ class AppSyncJs:
         self.last: HandlerOutcome | None = None
         self._timeout = timeout_seconds
         module = _as_script(code, name)
+        # mini-racer binds a context to the loop running where it is made, or to its own.
+        self._loop = _running_loop()
         self._racer = MiniRacer()
         _OPEN.add(self)
         try:
@@ -120,16 +124,38 @@ class AppSyncJs:
 
     def invoke(self, handler: Handler, ctx: dict[str, Any]) -> HandlerOutcome:
         """Call a handler; raise :class:`ResolverError` when it calls ``util.error``."""
-        if handler not in ("request", "response"):
-            raise ValueError(f"handler must be 'request' or 'response', got {handler!r}")
+        _check_handler(handler)
         try:
             answer = self._racer.call("__ackflow.run", handler, ctx, timeout_sec=self._timeout)
         except JSTimeoutException:
-            raise ResolverCodeError(
-                f"{self.name}: {handler} ran over {self._timeout} s and was stopped"
-            ) from None
+            raise self._overran(handler) from None
         except JSEvalException as error:
             raise ResolverCodeError(f"{self.name}: {handler}: {error}") from None
+        return self._outcome(handler, answer)
+
+    async def invoke_async(self, handler: Handler, ctx: dict[str, Any]) -> HandlerOutcome:
+        """:meth:`invoke` for a caller on an event loop, which it never blocks.
+
+        A runner made on this loop (as the local AppSync makes them) runs V8 on it, cancelled
+        at the timeout; one made elsewhere runs on its own loop, from a worker thread."""
+        _check_handler(handler)
+        if self._loop is not asyncio.get_running_loop():
+            return await asyncio.to_thread(self.invoke, handler, ctx)
+        script = f"JSON.stringify(__ackflow.run.apply(this, {json.dumps([handler, ctx])}))"
+        try:
+            text = await asyncio.wait_for(self._racer.eval_cancelable(script), self._timeout)
+        except TimeoutError:
+            raise self._overran(handler) from None
+        except JSEvalException as error:
+            raise ResolverCodeError(f"{self.name}: {handler}: {error}") from None
+        return self._outcome(handler, json.loads(text))
+
+    def _overran(self, handler: Handler) -> ResolverCodeError:
+        return ResolverCodeError(
+            f"{self.name}: {handler} ran over {self._timeout} s and was stopped"
+        )
+
+    def _outcome(self, handler: Handler, answer: dict[str, Any]) -> HandlerOutcome:
         status = answer["status"]
         if status == "error":
             error = answer["error"]
@@ -175,6 +201,18 @@ class AppSyncJs:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _check_handler(handler: str) -> None:
+    if handler not in ("request", "response"):
+        raise ValueError(f"handler must be 'request' or 'response', got {handler!r}")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 # mini-racer 0.14 closes a context left to the garbage collector by joining its event-loop

@@ -123,10 +123,9 @@ class ResolverRunner:
         path: list[str | int],
     ) -> HandlerOutcome:
         try:
-            # On the loop, not in a worker thread: a handler runs in well under a millisecond,
-            # and the shared thread pool is often busy with blocking AWS calls (deliveries),
-            # which would queue every resolver behind them. A runaway one is stopped by V8.
-            outcome = code.invoke(handler, ctx)  # type: ignore[arg-type]
+            # Not in the shared thread pool: it is often busy with blocking AWS calls
+            # (deliveries), and every resolver would queue behind them.
+            outcome = await code.invoke_async(handler, ctx)  # type: ignore[arg-type]
         except ResolverCodeError as error:  # util.error's ResolverError is a FieldError already
             raise FieldError(str(error), MAPPING_TEMPLATE) from None
         effects.keep(outcome, path)
