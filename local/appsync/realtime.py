@@ -98,13 +98,15 @@ class RealtimeEndpoint:
             protocols=(SUBPROTOCOL,), max_msg_size=MAX_MESSAGE_BYTES, autoping=True
         )
         await socket.prepare(request)
-        connection = _Connection(socket)
+        connection = _Connection(socket, request.remote or "127.0.0.1")
         try:
-            caller = await self._connect_caller(request, offered)
+            # The connection's own auth only lets it in: each start is authorized anew, and may
+            # use another mode (AppSync allows several on one connection).
+            await self._connect_caller(request, offered)
         except (AppSyncRequestError, ValueError) as error:
             await connection.refuse(error)
             return socket
-        await self._serve(connection, caller)
+        await self._serve(connection)
         return socket
 
     async def _connect_caller(self, request: web.Request, offered: list[str]) -> Caller:
@@ -118,7 +120,7 @@ class RealtimeEndpoint:
         )
         return await self._authenticator.authenticate(signed, request.remote or "127.0.0.1")
 
-    async def _serve(self, connection: _Connection, caller: Caller) -> None:
+    async def _serve(self, connection: _Connection) -> None:
         subscriptions: dict[str, Subscription] = {}
         keep_alive: asyncio.Task[None] | None = None
         try:
@@ -146,7 +148,7 @@ class RealtimeEndpoint:
                     if keep_alive is None:
                         keep_alive = asyncio.create_task(self._keep_alive_loop(connection))
                 elif kind == "start":
-                    await self._start(connection, caller, message, subscriptions)
+                    await self._start(connection, message, subscriptions)
                 elif kind == "stop":
                     self._stop(connection, message, subscriptions)
                 else:
@@ -165,7 +167,6 @@ class RealtimeEndpoint:
     async def _start(
         self,
         connection: _Connection,
-        caller: Caller,
         message: Mapping[str, Any],
         subscriptions: dict[str, Subscription],
     ) -> None:
@@ -192,7 +193,7 @@ class RealtimeEndpoint:
         data = payload.get("data") if isinstance(payload, Mapping) else None
         try:
             request = _graphql_request(data)
-            start_caller = await self._start_caller(connection, payload, data, caller)
+            start_caller = await self._start_caller(connection, payload, data)
             checked = await self._executor.subscribe(request, start_caller)
         except DocumentError as error:
             connection.send(
@@ -210,9 +211,7 @@ class RealtimeEndpoint:
         self._hub.add(subscription)
         connection.send({"type": "start_ack", "id": subscription_id})
 
-    async def _start_caller(
-        self, connection: _Connection, payload: Any, data: str, connected: Caller
-    ) -> Caller:
+    async def _start_caller(self, connection: _Connection, payload: Any, data: str) -> Caller:
         extensions = payload.get("extensions") if isinstance(payload, Mapping) else None
         authorization = extensions.get("authorization") if isinstance(extensions, Mapping) else None
         if not isinstance(authorization, Mapping):
@@ -224,8 +223,7 @@ class RealtimeEndpoint:
             headers={k: str(v) for k, v in authorization.items()},
             body=data.encode(),
         )
-        caller = await self._authenticator.authenticate(signed, connection.remote)
-        return caller if caller.mode else connected
+        return await self._authenticator.authenticate(signed, connection.remote)
 
     def _stop(
         self,
@@ -254,9 +252,9 @@ class RealtimeEndpoint:
 class _Connection:
     """One client's socket, written by a single task from a queue (events stay in order)."""
 
-    def __init__(self, socket: web.WebSocketResponse) -> None:
+    def __init__(self, socket: web.WebSocketResponse, remote: str) -> None:
         self.socket = socket
-        self.remote = "127.0.0.1"
+        self.remote = remote
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(MAX_QUEUED_MESSAGES)
         self._writer = asyncio.create_task(self._write())
         self._closing: asyncio.Future[bool] | None = None
