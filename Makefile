@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: run preview test lint format clean
+.PHONY: run preview test lint format clean browser
 
 run: export ACKFLOW_EXIT_WITH_PARENT := 1
 run: $(SYNCED)  ## Run the product: the dev stack, served on this machine (Ctrl-C stops)
@@ -25,8 +25,20 @@ run: $(SYNCED)  ## Run the product: the dev stack, served on this machine (Ctrl-
 preview: $(SYNCED)  ## The stack's offline plan
 	$(VENV)/bin/ackflow preview --stack $(STACK)
 
-test: $(SYNCED)  ## Run the tests
+test: $(SYNCED) browser  ## Run the tests
 	$(VENV)/bin/pytest
+
+# The demo page's test drives Debian's Chromium (Playwright's own browser download cannot be
+# used): installed here when make runs as root on Debian, else the command is printed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the browser test needs Chromium: sudo apt-get install chromium"; \
+	  fi; \
+	}
 
 lint: $(SYNCED) $(NODE_MODULES)  ## ruff over the Python code, AWS's ESLint rules over the resolvers
 	$(VENV)/bin/ruff check .

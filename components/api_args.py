@@ -47,6 +47,9 @@ class GraphQLOperation:
     target: str
     """An ``ApiTarget.key``."""
     invocation: LambdaInvocation
+    argument_rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """What the resolver checks before an ``Event`` invocation, per argument:
+    ``minLength``, ``maxLength``, ``pattern`` (a whole-value regex), ``minimum``, ``maximum``."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ is, for the offline preview, the local runtime and tests. Nothing is built at im
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import os
 import stat
@@ -32,6 +33,8 @@ REQUIREMENTS_FILE = "requirements.txt"
 PLATFORMS = {"arm64": "aarch64-manylinux2014", "x86_64": "x86_64-manylinux2014"}
 
 _EXCLUDED_DIRS = frozenset({"__pycache__", ".pytest_cache", "tests"})
+# A workload's own tests (pytest's names for them) live in its folder but never ship.
+_EXCLUDED_FILES = ("test_*.py", "conftest.py")
 # Left in the --target folder by uv: its lock file and console scripts (whose shebang names
 # the build host's interpreter, useless on Lambda).
 _EXCLUDED_VENDORED_TOP = frozenset({".lock", "bin"})
@@ -197,7 +200,8 @@ def _archive_entries(source_dir: Path, includes: Sequence[Path]) -> dict[str, Pa
 def _workload_files(source_dir: Path) -> list[str]:
     """List a workload folder's files as sorted POSIX paths relative to it.
 
-    Leaves out `__pycache__/`, `.pytest_cache/` and `tests/` folders and `*.pyc` files.
+    Leaves out `__pycache__/`, `.pytest_cache/` and `tests/` folders, `*.pyc` files, and the
+    workload's tests (`test_*.py`, `conftest.py`).
     """
     if not source_dir.is_dir():
         raise BundleError(f"{source_dir.name}: workload folder {source_dir} does not exist")
@@ -207,6 +211,7 @@ def _workload_files(source_dir: Path) -> list[str]:
         if (source_dir / rel).is_file()
         and rel.suffix != ".pyc"
         and _EXCLUDED_DIRS.isdisjoint(rel.parts[:-1])
+        and not any(fnmatch.fnmatchcase(rel.name, pattern) for pattern in _EXCLUDED_FILES)
     )
 
 

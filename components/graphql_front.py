@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -18,7 +19,14 @@ from components.schema import PUBLISH_FIELD, SUBSCRIBE_FIELD, build_appsync_sche
 if TYPE_CHECKING:
     from components.api_args import ApiTarget, AsyncResolverApiArgs, GraphQLOperation
 
-__all__ = ["RESOLVERS_DIR", "GraphQLFront", "api_key_expiry", "resolver_code"]
+__all__ = [
+    "GRAPHQL_URL_PARAMETER_ENV",
+    "RESOLVERS_DIR",
+    "GraphQLFront",
+    "api_key_expiry",
+    "graphql_url_parameter",
+    "resolver_code",
+]
 
 RESOLVERS_DIR = Path(__file__).parent / "resolvers"
 APPSYNC_SERVICE = "appsync.amazonaws.com"
@@ -32,8 +40,18 @@ _AUTHENTICATION_TYPE = {
     "cognito": "AMAZON_COGNITO_USER_POOLS",
 }
 _RESOLVER_FILE = {"Event": "invoke_async.js", "RequestResponse": "invoke_sync.js"}
+RULES_PLACEHOLDER = "const RULES = {};"
 _RUNTIME = {"name": "APPSYNC_JS", "runtime_version": "1.0.0"}
 _NONE_SOURCE = "stream_channel"
+
+
+GRAPHQL_URL_PARAMETER_ENV = "GRAPHQL_URL_PARAMETER"
+"""The environment variable naming, for a streaming worker, the SSM parameter holding the URL."""
+
+
+def graphql_url_parameter(project: str, stack: str) -> str:
+    """The SSM parameter that holds a stack's GraphQL URL, for the workers that stream."""
+    return f"/{project}/{stack}/graphql-url"
 
 
 def resolver_code(file_name: str) -> str:
@@ -119,30 +137,47 @@ class GraphQLFront:
             for key in dict.fromkeys(op.target for op in args.graphql)
         }
         for op in args.graphql:
-            self._resolver(
-                name, op.type_name, op.field_name, sources[op.target], _resolver_file(op), child
-            )
+            self._resolver(name, op.type_name, op.field_name, sources[op.target], _code(op), child)
 
         none_source = aws.appsync.DataSource(
             f"{name}-none", api_id=self.api.id, name=_NONE_SOURCE, type="NONE", opts=child
         )
-        self._resolver(name, "Mutation", PUBLISH_FIELD, none_source, "publish.js", child)
-        self._resolver(name, "Subscription", SUBSCRIBE_FIELD, none_source, "subscribe.js", child)
-
-        publish_arn = self.api.arn.apply(lambda arn: f"{arn}/types/Mutation/fields/{PUBLISH_FIELD}")
-        for key in args.streaming_targets:
-            aws.iam.RolePolicy(
-                f"{name}-publish-{key}",
-                role=args.target(key).role_name,
-                policy=policy_document(
-                    [{"Effect": "Allow", "Action": "appsync:GraphQL", "Resource": publish_arn}]
-                ),
-                opts=child,
-            )
+        publish, subscribe = resolver_code("publish.js"), resolver_code("subscribe.js")
+        self._resolver(name, "Mutation", PUBLISH_FIELD, none_source, publish, child)
+        self._resolver(name, "Subscription", SUBSCRIBE_FIELD, none_source, subscribe, child)
 
         # ``uris`` is only known once AppSync made the API (a preview or a bare mock lacks it).
         self.graphql_url = self.api.uris.apply(lambda uris: (uris or {}).get("GRAPHQL"))
         self.realtime_url = self.api.uris.apply(lambda uris: (uris or {}).get("REALTIME"))
+        if args.streaming_targets:
+            self._publishers(name, args, child)
+
+    def _publishers(
+        self, name: str, args: AsyncResolverApiArgs, opts: pulumi.ResourceOptions
+    ) -> None:
+        """What a streaming worker needs to publish: the API's URL in an SSM parameter of a
+        known name (the worker is made before the API, so no environment variable can hold the
+        URL), and a grant on that parameter and the ``publishChunk`` field alone."""
+        parameter = aws.ssm.Parameter(
+            f"{name}-url",
+            name=graphql_url_parameter(pulumi.get_project(), pulumi.get_stack()),
+            type="String",
+            value=self.graphql_url,
+            description="The GraphQL URL streaming workers publish their chunks to",
+            opts=opts,
+        )
+        publish_arn = self.api.arn.apply(lambda arn: f"{arn}/types/Mutation/fields/{PUBLISH_FIELD}")
+        grants = [
+            {"Effect": "Allow", "Action": "appsync:GraphQL", "Resource": publish_arn},
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": parameter.arn},
+        ]
+        for key in args.streaming_targets:
+            aws.iam.RolePolicy(
+                f"{name}-publish-{key}",
+                role=args.target(key).role_name,
+                policy=policy_document(grants),
+                opts=opts,
+            )
 
     def _lambda_source(
         self, name: str, target: ApiTarget, opts: pulumi.ResourceOptions
@@ -176,7 +211,7 @@ class GraphQLFront:
         type_name: str,
         field_name: str,
         source: aws.appsync.DataSource,
-        code_file: str,
+        code: str,
         opts: pulumi.ResourceOptions,
     ) -> aws.appsync.Resolver:
         return aws.appsync.Resolver(
@@ -187,7 +222,7 @@ class GraphQLFront:
             kind="UNIT",
             data_source=source.name,
             runtime=_RUNTIME,
-            code=resolver_code(code_file),
+            code=code,
             opts=opts,
         )
 
@@ -206,8 +241,15 @@ def _authentication(args: AsyncResolverApiArgs) -> dict[str, Any]:
     return settings
 
 
-def _resolver_file(op: GraphQLOperation) -> str:
-    return _RESOLVER_FILE[op.invocation]
+def _code(op: GraphQLOperation) -> str:
+    """The operation's resolver; an Event one carries its argument rules in ``RULES``."""
+    code = resolver_code(_RESOLVER_FILE[op.invocation])
+    if op.invocation != "Event":
+        return code
+    if RULES_PLACEHOLDER not in code:
+        raise ValueError(f"{_RESOLVER_FILE['Event']} lost its `{RULES_PLACEHOLDER}` line")
+    rules = json.dumps(op.argument_rules, sort_keys=True, separators=(",", ": "))
+    return code.replace(RULES_PLACEHOLDER, f"const RULES = {rules};", 1)
 
 
 def _source_name(key: str) -> str:

@@ -84,9 +84,11 @@ type Mutation {{
   {PUBLISH_FIELD}(
     streamId: ID!
     seq: Int!
+    attempt: Int
     text: String
     done: Boolean!
     error: String
+    stopReason: String
     usage: AWSJSON
   ): Chunk @aws_iam
 }}
@@ -103,13 +105,17 @@ type Accepted $readers {{
   streamId: ID
 }}
 
-"One piece of a streamed result; the last one has done: true."
+"""One piece of a streamed result: seq counts from 0 within an attempt (a retried stream
+starts a new attempt, at 0 again); the last chunk has done: true, and the stop reason and
+usage, or the error that ended the stream."""
 type Chunk $readers {{
   streamId: ID!
   seq: Int!
+  attempt: Int
   text: String
   done: Boolean!
   error: String
+  stopReason: String
   usage: AWSJSON
 }}
 '''

@@ -8,7 +8,7 @@ import json
 import os
 import signal
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,15 +17,27 @@ from rich.console import Console
 from rich.table import Table
 
 from local.apigateway.gateway import create_rest_app
+from local.appsync.auth import CognitoPools
+from local.appsync.model import GraphQLApi, appsync_model
+from local.appsync.service import AppSyncService
 from local.async_invoke.aging import timeout_notes
 from local.async_invoke.destinations import DestinationSender
 from local.async_invoke.engine import DEFAULT_TIME_SCALE, AsyncEngine
+from local.aws_services.cognito import StandInPool, stand_in_pools
 from local.aws_services.moto_server import AwsServices, PortBusy, local_credentials, port_is_free
+from local.aws_services.watchdog import keep_services_up
 from local.cloud.capture import Capture, capture, read_stack_file, stack_file
+from local.cloud.fake_cloud import ACCOUNT_ID
 from local.cloud.functions import LocalFunction, functions_from_capture
 from local.cloud.secrets import local_secrets, snake_case
+from local.cloud.state import write_private
+from local.iam.credentials import LocalCredentials, Principal, load_seed
+from local.iam.policies import RolePolicies
+from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY
 from local.lambda_.service import LambdaService
+from local.standins.bedrock import Pacing, create_bedrock_app
 from local.standins.slack_response_sink import create_sink_app
+from local.standins.web_host import create_web_app
 from stack.program import available_workloads
 from workloads import Workload
 
@@ -37,16 +49,29 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Ports:
-    """The loopback ports of one running stack, consecutive from a base."""
+    """The loopback ports of one running stack, consecutive from a base; the GraphQL APIs
+    take the last ones, one each."""
 
     rest: int
     lambda_: int
     aws: int
     sink: int
+    bedrock: int
+    web: int
+    graphql: int
+    """The first GraphQL API's port (HTTP and real-time); the next API takes the next port."""
 
     @classmethod
     def from_base(cls, base: int) -> Ports:
-        return cls(rest=base, lambda_=base + 1, aws=base + 2, sink=base + 3)
+        return cls(
+            rest=base,
+            lambda_=base + 1,
+            aws=base + 2,
+            sink=base + 3,
+            bedrock=base + 4,
+            web=base + 5,
+            graphql=base + 6,
+        )
 
 
 @dataclass(frozen=True)
@@ -57,6 +82,12 @@ class UpOptions:
     state_root: Path = Path(".ackflow")
     port_base: int = DEFAULT_PORT_BASE
     time_scale: float = DEFAULT_TIME_SCALE
+    model_pacing: Pacing = field(default_factory=Pacing)
+    """How fast the Bedrock stand-in's model writes."""
+    account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY
+    """The Lambda account's concurrent executions (AWS's default quota)."""
+    max_environments: int | None = None
+    """Execution environments (processes) at most; None: derived from cores and memory."""
 
     @property
     def state_dir(self) -> Path:
@@ -81,6 +112,9 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         ("REST gateway", ports.rest),
         ("Lambda service", ports.lambda_),
         ("response URL sink", ports.sink),
+        ("Bedrock runtime stand-in", ports.bedrock),
+        ("demo page", ports.web),
+        ("GraphQL API", ports.graphql),
     ):
         if not port_is_free(port):
             raise PortBusy(
@@ -93,18 +127,30 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
     available = available_workloads()
     secrets = local_secrets(config, available, options.state_dir / "secrets.json")
     # Pulumi's mock runtime drives its own event loop: evaluate the program in a thread.
-    stack = await asyncio.to_thread(capture, options.stack, {**config, **secrets})
+    stack = await asyncio.to_thread(capture, options.stack, config, secrets=secrets)
     functions = functions_from_capture(stack)
+    credentials = LocalCredentials(ACCOUNT_ID, load_seed(options.state_dir / "credentials.seed"))
+    credentials.add_functions((f.name, f.role_arn) for f in functions.values())
     services = AwsServices(options.state_dir, ports.aws, stack.region)
     async with contextlib.AsyncExitStack() as running:  # stops what started, in reverse
         adopted = services.start()
         running.callback(services.stop)
-        services.provision(stack)
-        lambda_url = f"http://127.0.0.1:{ports.lambda_}"
+        graphql_apis = appsync_model(stack)
+        local_graphql = _local_graphql_urls(graphql_apis, ports)
+        services.provision(stack, local_graphql)
+        urls = _LocalUrls(
+            aws=services.url,
+            lambda_=f"http://127.0.0.1:{ports.lambda_}",
+            bedrock=f"http://127.0.0.1:{ports.bedrock}",
+        )
         lambda_service = LambdaService(
             functions,
-            lambda f: _function_environment(f, stack.region, services.url, lambda_url),
+            lambda f: _function_environment(
+                f, stack.region, urls, credentials.for_function(f.name)
+            ),
             options.state_dir / "logs",
+            account_concurrency=options.account_concurrency,
+            max_environments=options.max_environments,
         )
         running.push_async_callback(lambda_service.close)
         engine = AsyncEngine(
@@ -116,23 +162,58 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         )
         running.callback(engine.close)
         lambda_service.events = engine
-        for app, port in (
+        pools = stand_in_pools(services.client("cognito-idp"), _trusted_pool_ids(graphql_apis))
+        appsync = AppSyncService(
+            graphql_apis,
+            lambda_service,
+            credentials,
+            RolePolicies.from_capture(stack),
+            cognito=CognitoPools(services.url, {p.configured_id: p.local_id for p in pools}),
+        )
+        running.callback(appsync.close)
+        apps = [
             (lambda_service.app(), ports.lambda_),
             (create_rest_app(stack, lambda_service), ports.rest),
             (create_sink_app(), ports.sink),
-        ):
+            (create_bedrock_app(options.model_pacing), ports.bedrock),
+            *((served.app, ports.graphql + i) for i, served in enumerate(appsync.apis)),
+        ]
+        for app, port in apps:
             running.push_async_callback((await _serve_app(app, port)).cleanup)
         endpoints = _endpoints(options, stack, services, ports, lambda_service, functions)
+        endpoints |= _graphql_endpoints(appsync, ports, credentials.user, pools)
+        endpoints["bedrock_runtime_url"] = urls.bedrock
+        if appsync.apis:
+            page = create_web_app(
+                {
+                    "graphqlUrl": endpoints["graphql_url"],
+                    "realtimeUrl": endpoints["realtime_url"],
+                    "apiKey": endpoints["api_key"],
+                }
+            )
+            running.push_async_callback((await _serve_app(page, ports.web)).cleanup)
+            endpoints["web_url"] = f"http://127.0.0.1:{ports.web}/"
         endpoints |= _named_routes(endpoints["rest_url"], endpoints["workloads"], available)
         endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
         _write_endpoints(options.state_dir / "endpoints.json", endpoints)
         _print_endpoints(console, endpoints, adopted, options, functions)
+        _print_capacity(console, lambda_service, options)
 
         engine_task = asyncio.create_task(engine.run())
         engine_task.add_done_callback(lambda task: _report_engine_exit(console, task))
         running.push_async_callback(_stop_engine, engine, engine_task)
+        watchdog = asyncio.create_task(
+            keep_services_up(services, lambda: services.provision(stack, local_graphql))
+        )
+        running.push_async_callback(_cancel, watchdog)
         await stop.wait()
         console.print("[dim]shutting down…[/]")
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _stop_engine(engine: AsyncEngine, task: asyncio.Task[None]) -> None:
@@ -151,16 +232,29 @@ def _report_engine_exit(console: Console, task: asyncio.Task[None]) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _LocalUrls:
+    """Where the functions' AWS SDKs reach the local services."""
+
+    aws: str
+    lambda_: str
+    bedrock: str
+
+
 def _function_environment(
-    function: LocalFunction, region: str, aws_url: str, lambda_url: str
+    function: LocalFunction, region: str, urls: _LocalUrls, principal: Principal
 ) -> dict[str, str]:
-    """The function's own variables plus what Lambda sets and the local endpoints."""
+    """The function's own variables plus what Lambda sets and the local endpoints. Like
+    Lambda, it gets its role's credentials (its own pair here)."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         **function.environment,
         **local_credentials(region),
-        "AWS_ENDPOINT_URL": aws_url,
-        "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
+        "AWS_ACCESS_KEY_ID": principal.access_key,
+        "AWS_SECRET_ACCESS_KEY": principal.secret_key,
+        "AWS_ENDPOINT_URL": urls.aws,
+        "AWS_ENDPOINT_URL_LAMBDA": urls.lambda_,
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": urls.bedrock,
         "ACKFLOW_LOCAL": "1",
         "AWS_LAMBDA_FUNCTION_NAME": function.name,
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -227,6 +321,49 @@ def _endpoints(
     }
 
 
+def _trusted_pool_ids(apis: list[GraphQLApi]) -> list[str]:
+    """The Cognito user pools the stack's GraphQL APIs trust."""
+    return [
+        provider.user_pool_id
+        for api in apis
+        for provider in (api.default_auth, *api.additional_auth)
+        if provider.user_pool_id
+    ]
+
+
+def _local_graphql_urls(apis: list[GraphQLApi], ports: Ports) -> dict[str, str]:
+    """Each API's cloud GraphQL URL → where it is served here (the i-th API on the i-th port)."""
+    return {
+        api.aws_graphql_url: f"http://127.0.0.1:{ports.graphql + i}/graphql"
+        for i, api in enumerate(apis)
+        if api.aws_graphql_url
+    }
+
+
+def _graphql_endpoints(
+    appsync: AppSyncService, ports: Ports, user: Principal, pools: list[StandInPool]
+) -> dict[str, Any]:
+    """The first API's URLs and key (a stack has one), the credentials IAM accepts, and the
+    stand-in user pool when the API trusts one."""
+    found: dict[str, Any] = {
+        "aws_access_key_id": user.access_key,
+        "aws_secret_access_key": user.secret_key,
+    }
+    if pools:
+        found |= {
+            "cognito_user_pool_id": pools[0].local_id,
+            "cognito_client_id": pools[0].client_id,
+        }
+    if appsync.apis:
+        api = appsync.apis[0].api
+        found |= {
+            "graphql_url": f"http://127.0.0.1:{ports.graphql}/graphql",
+            "realtime_url": f"ws://127.0.0.1:{ports.graphql}/graphql/realtime",
+            "api_key": api.api_keys[0].key if api.api_keys else None,
+        }
+    return found
+
+
 def _named_routes(
     rest_url: str | None, enabled: Mapping[str, Any], available: Mapping[str, Workload]
 ) -> dict[str, str]:
@@ -240,13 +377,19 @@ def _named_routes(
 
 
 def _write_endpoints(path: Path, endpoints: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(endpoints, indent=2) + "\n")
-    temporary.replace(path)
+    write_private(path, json.dumps(endpoints, indent=2) + "\n")  # it holds the local secrets
 
 
-_LISTED = {"rest_url", "aws_endpoint_url", "lambda_endpoint_url", "response_sink_url"}
+_LISTED = {
+    "rest_url",
+    "graphql_url",
+    "realtime_url",
+    "aws_endpoint_url",
+    "lambda_endpoint_url",
+    "response_sink_url",
+    "bedrock_runtime_url",
+    "web_url",
+}
 
 
 def _print_endpoints(
@@ -260,9 +403,16 @@ def _print_endpoints(
     table.add_column("what")
     table.add_column("where", overflow="fold")
     table.add_row("REST API", endpoints["rest_url"] or "—")
+    table.add_row("GraphQL API", endpoints.get("graphql_url") or "—")
+    table.add_row("GraphQL real-time", endpoints.get("realtime_url") or "—")
+    if endpoints.get("api_key"):
+        table.add_row("GraphQL API key", endpoints["api_key"])
     table.add_row("AWS services (moto)", endpoints["aws_endpoint_url"])
     table.add_row("Lambda", endpoints["lambda_endpoint_url"])
     table.add_row("response URL sink (stand-in for Slack)", endpoints["response_sink_url"])
+    table.add_row("Bedrock runtime (stand-in)", endpoints["bedrock_runtime_url"])
+    if endpoints.get("web_url"):
+        table.add_row("streaming demo page", endpoints["web_url"])
     for key, url in endpoints.items():
         if key.endswith("_url") and key not in _LISTED:
             table.add_row(key, url)
@@ -281,6 +431,16 @@ def _print_endpoints(
     )
     for note in timeout_notes(functions, options.time_scale):
         console.print(f"[yellow]{note}[/]")
+
+
+def _print_capacity(console: Console, service: LambdaService, options: UpOptions) -> None:
+    pool = service.pool
+    console.print(
+        f"Lambda concurrency {options.account_concurrency} (unreserved "
+        f"{service.limits.unreserved_limit}); up to {pool.max_environments} local execution "
+        f"environments, {pool.event_share} of them for async events "
+        "(--account-concurrency, --max-environments)"
+    )
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -42,6 +42,10 @@ def build_api(
                     field_name=field.field_name,
                     target=f"{name}-{field.function}",
                     invocation=_LAMBDA_INVOCATION[field.invocation],
+                    argument_rules={
+                        argument: rule.as_resolver_rule()
+                        for argument, rule in field.arguments(config.workloads[name]).items()
+                    },
                 )
                 for name, workload in enabled.items()
                 for field in workload.graphql

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.schema import SchemaError, merge_schema
 from workloads import Workload, WorkloadSettings, check_log_retention
 
 __all__ = ["ApiSettings", "ConfigError", "StackConfig", "parse_stack_config"]
@@ -124,6 +126,7 @@ def parse_stack_config(raw: Mapping[str, Any], available: Mapping[str, Workload]
         validated = _validate(model, settings or {}, prefix, problems)
         if validated is not None:
             workloads[name] = validated
+    problems.extend(_conflicts({name: available[name] for name in workloads}))
     secrets = {}
     for name in workloads:
         for secret in available[name].secrets:
@@ -139,6 +142,31 @@ def parse_stack_config(raw: Mapping[str, Any], available: Mapping[str, Workload]
         raise ConfigError(problems)
     assert api is not None
     return StackConfig(api=api, workloads=workloads, secrets=secrets)
+
+
+def _conflicts(enabled: Mapping[str, Workload]) -> list[str]:
+    """What two enabled workloads both claim: a REST route, or a GraphQL type or field."""
+    problems = []
+    owners: dict[tuple[str, str], str] = {}
+    for name, workload in enabled.items():
+        for route in workload.routes:
+            # /a/{x} and /a/{y} are one API Gateway resource.
+            key = (route.method, re.sub(r"\{[^}]*?(\+?)\}", r"{\1}", route.path.rstrip("/")))
+            if key in owners:
+                problems.append(
+                    f"{NAMESPACE}:workloads: {owners[key]} and {name} both declare "
+                    f"{route.method} {route.path}; enable one of them, or change one's route"
+                )
+            owners.setdefault(key, name)
+    fragments = {name: w.schema_fragment for name, w in enabled.items() if w.schema_fragment}
+    if len(fragments) > 1:
+        try:
+            merge_schema(fragments, "apiKey")
+        except SchemaError as error:
+            problems.append(
+                f"{NAMESPACE}:workloads: {error}; enable one of them, or rename it in one"
+            )
+    return problems
 
 
 def _validate(model: type[BaseModel], value: Any, prefix: str, problems: list[str]) -> Any:

@@ -13,6 +13,7 @@ from components.destinations import (
     destination_for_arn,
 )
 from components.function import TableArgs
+from components.graphql_front import GRAPHQL_URL_PARAMETER_ENV, graphql_url_parameter
 from stack.config import StackConfig
 from workloads import Function, StackContext, Workload, WorkloadSettings
 
@@ -76,10 +77,14 @@ def worker_args(
         name: _destination(value, _SLOTS[name]) if name in _SLOTS else value
         for name, value in chosen.items()
     }
+    environment = dict(workload.worker.environment(settings))
+    if workload.streams:
+        parameter = graphql_url_parameter(context.project, context.stack)
+        environment[GRAPHQL_URL_PARAMETER_ENV] = parameter
     return AsyncWorkerArgs(
         code=_code(workload, workload.worker, bundler, overrides.get("architecture", "arm64")),
         handler=workload.worker.handler,
-        environment=dict(workload.worker.environment(settings)),
+        environment=environment,
         policy_statements=workload.iam_statements(settings, context),
         tables=[
             TableArgs(name=t.name, env=t.env, hash_key=t.hash_key, ttl_attribute=t.ttl_attribute)

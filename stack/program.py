@@ -13,7 +13,7 @@ from components.bundle import Bundler, LambdaBundler, SourceBundler
 from stack.api import build_api
 from stack.config import ConfigError, parse_stack_config, read_pulumi_config
 from stack.functions import build_fronts, build_workers
-from workloads import WORKLOADS_ROOT, StackContext, Workload, discover
+from workloads import WORKLOADS_ROOT, StackContext, Workload, WorkloadError, discover
 
 __all__ = ["BUNDLER_ENV", "WORKLOADS_PATH_ENV", "available_workloads", "main"]
 
@@ -28,17 +28,24 @@ _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def available_workloads(workloads_root: Path = WORKLOADS_ROOT) -> dict[str, Workload]:
-    """The workloads in ``workloads_root`` and in the folders of ``ACKFLOW_WORKLOADS_PATH``."""
-    extra = os.environ.get(WORKLOADS_PATH_ENV, "")
-    return discover(workloads_root, *(Path(p) for p in extra.split(os.pathsep) if p))
+    """The workloads in ``workloads_root`` and in the folders of ``ACKFLOW_WORKLOADS_PATH``.
+
+    Raises :class:`WorkloadError` for a folder that breaks the contract, or one that the
+    variable names but does not exist.
+    """
+    extra = [Path(p) for p in os.environ.get(WORKLOADS_PATH_ENV, "").split(os.pathsep) if p]
+    for folder in extra:
+        if not folder.is_dir():
+            raise WorkloadError(f"{WORKLOADS_PATH_ENV} names {folder}, which is not a folder")
+    return discover(workloads_root, *extra)
 
 
 def main(workloads_root: Path = WORKLOADS_ROOT) -> None:
     """Entry point of ``__main__.py``."""
-    available = available_workloads(workloads_root)
     try:
+        available = available_workloads(workloads_root)
         config = parse_stack_config(read_pulumi_config(), available)
-    except ConfigError as error:
+    except (WorkloadError, ConfigError) as error:
         raise pulumi.RunError(str(error)) from None
     for key in config.secrets:
         if not is_config_secret(f"ackflow:{key}"):

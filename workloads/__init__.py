@@ -17,14 +17,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from graphql import GraphQLError, ObjectTypeExtensionNode, get_named_type, parse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic.alias_generators import to_camel
 
 from components import limits
 from components.destinations import DestinationKind, destination_for_arn
+from components.graphql_front import ACK_TYPE
+from components.schema import SchemaError, build_appsync_schema, merge_schema
 
 __all__ = [
     "WORKLOADS_ROOT",
+    "ArgumentRule",
     "Function",
     "GraphQLField",
     "HttpRoute",
@@ -171,6 +175,24 @@ class Secret:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArgumentRule:
+    """What an asynchronous field's resolver checks of one argument before anything is queued
+    (a GraphQL ``ArgumentValidationError`` otherwise). ``pattern`` must match the whole value."""
+
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def as_resolver_rule(self) -> dict[str, Any]:
+        names = {"min_length": "minLength", "max_length": "maxLength"}
+        return {
+            names.get(name, name): value for name, value in vars(self).items() if value is not None
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class GraphQLField:
     """A field of the workload's ``schema.graphql`` fragment and how its resolver invokes."""
 
@@ -178,6 +200,8 @@ class GraphQLField:
     field_name: str
     invocation: Literal[Invocation.EVENT, Invocation.REQUEST_RESPONSE]
     function: Literal["worker", "front"] = "worker"
+    arguments: Callable[[Any], Mapping[str, ArgumentRule]] = lambda _settings: {}
+    """The argument rules of an ``EVENT`` field, from the workload's settings."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,6 +265,8 @@ def discover(*roots: Path) -> dict[str, Workload]:
     """
     found: dict[str, Workload] = {}
     for root in roots or (WORKLOADS_ROOT,):
+        if not root.is_dir():
+            raise WorkloadError(f"{root}: not a folder, so it holds no workloads")
         for folder in sorted(p for p in root.iterdir() if (p / "workload.py").is_file()):
             if folder.name in found:
                 raise WorkloadError(
@@ -252,8 +278,10 @@ def discover(*roots: Path) -> dict[str, Workload]:
 
 
 def _load(folder: Path) -> Workload:
+    shown = f"workloads/{folder.name}" if folder.parent == WORKLOADS_ROOT else str(folder)
+
     def fail(why: str) -> WorkloadError:
-        return WorkloadError(f"workloads/{folder.name}: {why}")
+        return WorkloadError(f"{shown}: {why}")
 
     if not _NAME.match(folder.name):
         raise fail("folder names must be camelCase letters and digits (they are config keys)")
@@ -292,4 +320,49 @@ def _load(folder: Path) -> Workload:
         raise fail("it declares secrets, but only a front function reads them and it has none")
     if declared.graphql and not (folder / "schema.graphql").is_file():
         raise fail("it declares GraphQL fields but has no schema.graphql")
-    return replace(declared, directory=folder)
+    loaded = replace(declared, directory=folder)
+    if loaded.schema_fragment:
+        fault = _graphql_fault(loaded)
+        if fault:
+            raise fail(fault)
+    return loaded
+
+
+_RESOLVED_ROOTS = ("Query", "Mutation")
+
+
+def _graphql_fault(workload: Workload) -> str | None:
+    """What is wrong between ``schema.graphql`` and the ``GraphQLField`` values, if anything.
+
+    The fragment must merge into the base schema on its own; each GraphQLField must name a
+    Query or Mutation field the fragment adds (an Event one returning the acknowledgement);
+    and each field it adds there needs a GraphQLField, or AppSync would answer it with null.
+    """
+    try:
+        merged = merge_schema({workload.name: workload.schema_fragment}, "apiKey")
+        added = {
+            (definition.name.value, node.name.value)
+            for definition in parse(workload.schema_fragment).definitions
+            if isinstance(definition, ObjectTypeExtensionNode)
+            and definition.name.value in _RESOLVED_ROOTS
+            for node in definition.fields or ()
+        }
+    except (SchemaError, GraphQLError) as error:
+        return f"schema.graphql: {error}"
+    schema = build_appsync_schema(merged)
+    declared = {(f.type_name, f.field_name): f for f in workload.graphql}
+    for key, operation in declared.items():
+        where = f"GraphQLField {'.'.join(key)}"
+        if key not in added:
+            adds = ", ".join(".".join(k) for k in sorted(added)) or "no Query or Mutation field"
+            return f"{where} is not a field its schema.graphql adds (it adds {adds})"
+        returned = get_named_type(schema.get_type(key[0]).fields[key[1]].type).name
+        if operation.invocation == Invocation.EVENT and returned != ACK_TYPE:
+            return f"{where} is invoked with event, so it must return {ACK_TYPE}, not {returned}"
+    unresolved = sorted(".".join(key) for key in added - declared.keys())
+    if unresolved:
+        return (
+            f"schema.graphql adds {', '.join(unresolved)}, but no GraphQLField resolves it "
+            "(AppSync would always answer null)"
+        )
+    return None

@@ -7,16 +7,22 @@ Each handler call is one V8 call that returns the result with everything the han
 the side (stash, appended errors, subscription filter, logs), so calls never mix.
 
 Emulated: ``util.autoId`` (a version-4 UUID from V8's ``Math.random``: unique, not a
-secret), ``util.time.nowISO8601/nowEpochSeconds/nowEpochMilliSeconds``, ``util.error``,
-``util.appendError``, ``util.unauthorized``, ``util.isNull/isNullOrEmpty/isNullOrBlank``,
-``util.transform.toSubscriptionFilter``, ``runtime.earlyReturn``,
-``extensions.setSubscriptionFilter`` and ``console``. Anything else is undefined here, so a
-resolver that uses it fails loudly instead of half-working.
+secret), ``util.time.nowISO8601/nowEpochSeconds/nowEpochMilliSeconds/
+parseISO8601ToEpochMilliSeconds/epochMilliSecondsToSeconds/epochMilliSecondsToISO8601``,
+``util.error``, ``util.appendError``, ``util.unauthorized``,
+``util.isNull/isNullOrEmpty/isNullOrBlank``, ``util.matches``, ``util.urlEncode/urlDecode``,
+``util.transform.toSubscriptionFilter``, ``runtime.earlyReturn`` (with ``skipTo``),
+``extensions.setSubscriptionFilter``,
+``extensions.setSubscriptionInvalidationFilter``, ``extensions.invalidateSubscriptions`` and
+``console``. Anything else is undefined here, so a resolver that uses it fails loudly instead of
+half-working.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import json
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -24,6 +30,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from py_mini_racer import JSEvalException, JSTimeoutException, MiniRacer
+
+from local.appsync.errors import FieldError
 
 __all__ = [
     "AppSyncJs",
@@ -45,21 +53,9 @@ class AppSyncJsError(Exception):
     """Base of the errors a resolver run raises."""
 
 
-class ResolverError(AppSyncJsError):
-    """The resolver called ``util.error``: AppSync answers a GraphQL error with these fields."""
-
-    def __init__(
-        self,
-        message: str,
-        error_type: str | None = None,
-        data: Any = None,
-        error_info: Any = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.error_type = error_type
-        self.data = data
-        self.error_info = error_info
+class ResolverError(FieldError, AppSyncJsError):
+    """The resolver called ``util.error``: AppSync answers a GraphQL error with its
+    ``message``, ``error_type``, ``data`` and ``error_info``."""
 
 
 class ResolverCodeError(AppSyncJsError):
@@ -76,8 +72,14 @@ class HandlerOutcome:
     """``util.appendError`` calls: ``{message, errorType, data, errorInfo}`` each."""
     subscription_filter: dict[str, Any] | None = None
     """The argument of ``extensions.setSubscriptionFilter``, if it was called."""
+    invalidation_filter: dict[str, Any] | None = None
+    """The argument of ``extensions.setSubscriptionInvalidationFilter``, if it was called."""
+    invalidations: list[dict[str, Any]] = field(default_factory=list)
+    """``extensions.invalidateSubscriptions`` calls: ``{subscriptionField, payload}`` each."""
     early_return: bool = False
     """``runtime.earlyReturn`` was called: AppSync skips the data source and response."""
+    skip_to: str = "NEXT"
+    """``runtime.earlyReturn``'s ``skipTo``: ``NEXT`` (the next function) or ``END``."""
     logs: list[str] = field(default_factory=list)
 
 
@@ -99,6 +101,8 @@ class AppSyncJs:
         self.last: HandlerOutcome | None = None
         self._timeout = timeout_seconds
         module = _as_script(code, name)
+        # mini-racer binds a context to the loop running where it is made, or to its own.
+        self._loop = _running_loop()
         self._racer = MiniRacer()
         _OPEN.add(self)
         try:
@@ -120,16 +124,38 @@ class AppSyncJs:
 
     def invoke(self, handler: Handler, ctx: dict[str, Any]) -> HandlerOutcome:
         """Call a handler; raise :class:`ResolverError` when it calls ``util.error``."""
-        if handler not in ("request", "response"):
-            raise ValueError(f"handler must be 'request' or 'response', got {handler!r}")
+        _check_handler(handler)
         try:
             answer = self._racer.call("__ackflow.run", handler, ctx, timeout_sec=self._timeout)
         except JSTimeoutException:
-            raise ResolverCodeError(
-                f"{self.name}: {handler} ran over {self._timeout} s and was stopped"
-            ) from None
+            raise self._overran(handler) from None
         except JSEvalException as error:
             raise ResolverCodeError(f"{self.name}: {handler}: {error}") from None
+        return self._outcome(handler, answer)
+
+    async def invoke_async(self, handler: Handler, ctx: dict[str, Any]) -> HandlerOutcome:
+        """:meth:`invoke` for a caller on an event loop, which it never blocks.
+
+        A runner made on this loop (as the local AppSync makes them) runs V8 on it, cancelled
+        at the timeout; one made elsewhere runs on its own loop, from a worker thread."""
+        _check_handler(handler)
+        if self._loop is not asyncio.get_running_loop():
+            return await asyncio.to_thread(self.invoke, handler, ctx)
+        script = f"JSON.stringify(__ackflow.run.apply(this, {json.dumps([handler, ctx])}))"
+        try:
+            text = await asyncio.wait_for(self._racer.eval_cancelable(script), self._timeout)
+        except TimeoutError:
+            raise self._overran(handler) from None
+        except JSEvalException as error:
+            raise ResolverCodeError(f"{self.name}: {handler}: {error}") from None
+        return self._outcome(handler, json.loads(text))
+
+    def _overran(self, handler: Handler) -> ResolverCodeError:
+        return ResolverCodeError(
+            f"{self.name}: {handler} ran over {self._timeout} s and was stopped"
+        )
+
+    def _outcome(self, handler: Handler, answer: dict[str, Any]) -> HandlerOutcome:
         status = answer["status"]
         if status == "error":
             error = answer["error"]
@@ -146,7 +172,10 @@ class AppSyncJs:
             stash=answer.get("stash") or {},
             errors=answer["errors"],
             subscription_filter=answer.get("filter"),
+            invalidation_filter=answer.get("invalidationFilter"),
+            invalidations=answer["invalidations"],
             early_return=status == "earlyReturn",
+            skip_to=answer.get("skipTo") or "NEXT",
             logs=answer["logs"],
         )
 
@@ -172,6 +201,18 @@ class AppSyncJs:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _check_handler(handler: str) -> None:
+    if handler not in ("request", "response"):
+        raise ValueError(f"handler must be 'request' or 'response', got {handler!r}")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 # mini-racer 0.14 closes a context left to the garbage collector by joining its event-loop
@@ -260,7 +301,14 @@ var __ackflow = (function () {
       nowISO8601: () => new Date().toISOString(),
       nowEpochSeconds: () => Math.floor(Date.now() / 1000),
       nowEpochMilliSeconds: () => Date.now(),
+      parseISO8601ToEpochMilliSeconds: (text) => Date.parse(text),
+      epochMilliSecondsToSeconds: (millis) => Math.floor(millis / 1000),
+      epochMilliSecondsToISO8601: (millis) => new Date(millis).toISOString(),
     },
+    // AppSync's util.matches is Java's Pattern.matches: the whole value must match.
+    matches: (pattern, text) => new RegExp(`^(?:${pattern})$`).test(String(text)),
+    urlEncode: (text) => encodeURIComponent(text),
+    urlDecode: (text) => decodeURIComponent(text),
     error(message, errorType, data, errorInfo) {
       throw { [ABORT]: 'error', error: { message, errorType, data, errorInfo } };
     },
@@ -291,10 +339,20 @@ var __ackflow = (function () {
     },
   };
   const runtime = {
-    earlyReturn(value) { throw { [ABORT]: 'earlyReturn', value }; },
+    earlyReturn(value, options) {
+      throw { [ABORT]: 'earlyReturn', value, skipTo: (options && options.skipTo) || 'NEXT' };
+    },
   };
   const extensions = {
     setSubscriptionFilter(filter) { effects.filter = filter; },
+    setSubscriptionInvalidationFilter(filter) { effects.invalidationFilter = filter; },
+    invalidateSubscriptions(invalidation) {
+      // AppSync allows 5 distinct invalidateSubscriptions calls per request.
+      if (effects.invalidations.length >= 5) {
+        throw new Error('extensions.invalidateSubscriptions may be called at most 5 times');
+      }
+      effects.invalidations.push(invalidation);
+    },
   };
   const console = {};
   for (const level of ['log', 'debug', 'info', 'warn', 'error']) {
@@ -307,7 +365,8 @@ var __ackflow = (function () {
   }
 
   function run(name, ctx) {
-    effects = { ctx, errors: [], filter: null, logs: [] };
+    effects = { ctx, errors: [], filter: null, invalidationFilter: null, invalidations: [],
+                logs: [] };
     if (typeof module[name] !== 'function') {
       return { status: 'exception', message: `the module exports no ${name} function` };
     }
@@ -316,12 +375,15 @@ var __ackflow = (function () {
     ctx.args = args;
     ctx.stash = ctx.stash ?? {};
     const done = (status, more) => ({ status, stash: ctx.stash, errors: effects.errors,
-                                      filter: effects.filter, logs: effects.logs, ...more });
+                                      filter: effects.filter,
+                                      invalidationFilter: effects.invalidationFilter,
+                                      invalidations: effects.invalidations,
+                                      logs: effects.logs, ...more });
     try {
       return done('ok', { result: module[name](ctx) ?? null });
     } catch (thrown) {
       if (thrown && thrown[ABORT] === 'earlyReturn') {
-        return done('earlyReturn', { result: thrown.value ?? null });
+        return done('earlyReturn', { result: thrown.value ?? null, skipTo: thrown.skipTo });
       }
       if (thrown && thrown[ABORT] === 'error') return done('error', { error: thrown.error });
       return done('exception', { message: String((thrown && thrown.stack) || thrown) });

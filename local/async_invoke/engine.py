@@ -58,7 +58,12 @@ from local.async_invoke.records import (
     record_body,
 )
 from local.async_invoke.store import BUSY_TIMEOUT_SECONDS, EventStore, Send
-from local.lambda_.invocation import MAX_ASYNC_PAYLOAD_BYTES, EventQueueUnavailable, Throttled
+from local.lambda_.invocation import (
+    MAX_ASYNC_PAYLOAD_BYTES,
+    EventCapacity,
+    EventQueueUnavailable,
+    Throttled,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -135,6 +140,11 @@ class AsyncEngine:
             raise ValueError(f"time_scale must be above 0, got {time_scale}")
         self._functions = functions
         self._executor = executor
+        # Claim no more events than the Lambda service will run at once: the rest wait in the
+        # queue, not in the service's line for an environment.
+        self._max_running = MAX_RUNNING_EVENTS
+        if isinstance(executor, EventCapacity):
+            self._max_running = min(MAX_RUNNING_EVENTS, executor.max_running_events)
         self._scale = time_scale
         self._clock = clock
         self._retention = retention_seconds
@@ -200,7 +210,6 @@ class AsyncEngine:
             raise RuntimeError("this engine is already running")
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._stopping = False
         try:
             await self._serve()
         except BaseException as error:
@@ -219,9 +228,14 @@ class AsyncEngine:
                 if requeued:
                     log.info("%d running event(s) back in the queue for the next run", requeued)
             self._loop = self._wake = None
+            self._stopping = False  # a later run() starts afresh
 
     def stop(self) -> None:
-        """Make :meth:`run` return; events being run go back to the queue."""
+        """Make :meth:`run` return; events being run go back to the queue.
+
+        A stop that comes before :meth:`run` has started (Ctrl-C during ``ackflow up``'s
+        start-up) makes it return as soon as it starts.
+        """
         self._stopping = True
         self._notify()
 
@@ -320,9 +334,9 @@ class AsyncEngine:
         names = set(self._functions) | set(self._running)
         work = await self._store.take_work(
             now,
-            events=MAX_RUNNING_EVENTS - len(self._events),
+            events=self._max_running - len(self._events),
             room={name: self._poller_limit(name) - self._running[name] for name in names},
-            default_room=MAX_RUNNING_EVENTS,
+            default_room=self._max_running,
             deliveries=self._outbox.room,
         )
         for event in work.events:
@@ -342,7 +356,7 @@ class AsyncEngine:
         the rest wait in the queue (their age still counting) instead of being throttled."""
         function = self._functions.get(function_name)
         reserved = function.reserved_concurrency if function else None
-        return reserved if reserved else MAX_RUNNING_EVENTS
+        return min(reserved, self._max_running) if reserved else self._max_running
 
     def _admit(self, function_name: str) -> bool:
         """Count one more running event of ``function_name``, if its poller limit allows."""

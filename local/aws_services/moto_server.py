@@ -3,11 +3,17 @@
 moto (:mod:`local.aws_services.moto_process`) runs as its own process group so that it
 outlives a crash (``kill -9``) of ``ackflow up``: the next ``ackflow up`` adopts it, and the
 records already delivered to its queues are still there. A clean shutdown stops it.
+
+``moto.pid`` records its pid and port. A pid outlives its process and may be reused by
+another program, so nothing is adopted or signalled before its command line shows it is
+moto's server on that port, leading its own process group.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
 import signal
 import socket
@@ -15,7 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +31,7 @@ import boto3
 from local.cloud.capture import Capture
 from local.cloud.fake_cloud import ACCOUNT_ID, RecordedResource
 
-__all__ = ["AwsServices", "PortBusy", "local_credentials", "port_is_free"]
+__all__ = ["AwsServices", "NotOurProcess", "PortBusy", "local_credentials", "port_is_free"]
 
 STARTUP_SECONDS = 30
 MOTO_MODULE = "local.aws_services.moto_process"
@@ -34,6 +40,10 @@ MOTO_MODULE = "local.aws_services.moto_process"
 
 class PortBusy(Exception):
     """A port ackflow needs is taken by another program."""
+
+
+class NotOurProcess(Exception):
+    """``moto.pid`` names a live process that is not the AWS services ackflow started."""
 
 
 def local_credentials(region: str) -> dict[str, str]:
@@ -67,6 +77,7 @@ class AwsServices:
     region: str
     queue_urls: dict[str, str] = field(default_factory=dict)
     """Queue ARN → the queue's URL in moto."""
+    local_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -77,9 +88,18 @@ class AwsServices:
         return self.state_dir / "moto.pid"
 
     def start(self) -> bool:
-        """Start moto, or adopt the one a crashed run left; True when adopted."""
-        if self._adoptable():
-            return True
+        """Start moto, or adopt the one a crashed run left; True when adopted.
+
+        A leftover moto on another port (the crashed run had another ``--port-base``) is
+        stopped first; a pid file naming anything else is left alone and overwritten.
+        """
+        recorded = self._recorded()
+        if recorded is not None:
+            pid, port = recorded
+            if port in (self.port, None) and _is_our_moto(pid, self.port) and self.healthy():
+                return True
+            if _is_our_moto(pid, port):
+                _stop_group(pid)
         if not port_is_free(self.port):
             raise PortBusy(
                 f"port {self.port} (AWS services) is in use by another program; "
@@ -95,17 +115,29 @@ class AwsServices:
             stderr=log,
             start_new_session=True,
         )
-        self._pid_file.write_text(str(process.pid))
-        _wait_until(lambda: self._healthy() or process.poll() is not None, STARTUP_SECONDS)
-        if not self._healthy():
+        self._pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
+        _wait_until(lambda: self.healthy() or process.poll() is not None, STARTUP_SECONDS)
+        if not self.healthy():
             raise RuntimeError(f"moto did not start; see {self.state_dir / 'moto.log'}")
         return False
 
     def stop(self) -> None:
-        pid = self._pid()
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGTERM)
+        """Stop the moto ``moto.pid`` names, once it is shown to be ours.
+
+        Raises :class:`NotOurProcess`, signalling nothing, when the pid belongs to another
+        program (the pid file is stale and its pid reused).
+        """
+        recorded = self._recorded()
+        # No command line: the process is gone, or a zombie whose parent has not reaped it.
+        if recorded is not None and (command := _command_line(recorded[0])) is not None:
+            pid, port = recorded
+            if not _is_our_moto(pid, port):
+                raise NotOurProcess(
+                    f"{self._pid_file} names pid {pid}, which is not ackflow's AWS services "
+                    f"(moto on port {port or '?'}) but `{' '.join(command):.120}`: left it "
+                    f"running. If ackflow's AWS services are gone, remove {self._pid_file}"
+                )
+            _stop_group(pid)
         self._pid_file.unlink(missing_ok=True)
 
     def client(self, service: str) -> Any:
@@ -117,18 +149,20 @@ class AwsServices:
             aws_secret_access_key="ackflow-local",
         )
 
-    def provision(self, capture: Capture) -> None:
-        """Create every declared queue, topic, bus, table, bucket, parameter and secret."""
+    def provision(self, capture: Capture, local_urls: Mapping[str, str] | None = None) -> None:
+        """Create every declared queue, topic, bus, table, bucket, parameter and secret.
+
+        ``local_urls`` maps the cloud URLs of services served locally (an AppSync API's
+        GraphQL URL) to their local ones: a parameter holding one holds the other here.
+        """
+        self.local_urls = dict(local_urls or {})
         for resource in capture.resources:
             create = _PROVISIONERS.get(resource.type)
             if create is not None:
                 create(self, resource)
 
-    def _adoptable(self) -> bool:
-        pid = self._pid()
-        return pid is not None and _process_exists(pid) and self._healthy()
-
-    def _healthy(self) -> bool:
+    def healthy(self) -> bool:
+        """Whether moto answers HTTP on its port."""
         try:
             with urllib.request.urlopen(f"{self.url}/moto-api/reset-auth", timeout=1):
                 pass
@@ -137,11 +171,18 @@ class AwsServices:
             return hasattr(error, "code")
         return True
 
-    def _pid(self) -> int | None:
+    def _recorded(self) -> tuple[int, int | None] | None:
+        """(pid, port) from ``moto.pid``; the port is None in a file from an older version."""
         try:
-            return int(self._pid_file.read_text())
+            recorded = json.loads(self._pid_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
+        if isinstance(recorded, int):
+            return recorded, None
+        if isinstance(recorded, dict) and isinstance(recorded.get("pid"), int):
+            port = recorded.get("port")
+            return recorded["pid"], port if isinstance(port, int) else None
+        return None
 
 
 def _queue(services: AwsServices, resource: RecordedResource) -> None:
@@ -199,7 +240,7 @@ def _parameter(services: AwsServices, resource: RecordedResource) -> None:
     if isinstance(value, str):
         services.client("ssm").put_parameter(
             Name=resource.outputs["name"],
-            Value=value,
+            Value=services.local_urls.get(value, value),
             Type=resource.inputs.get("type", "String"),
             Overwrite=True,
         )
@@ -215,14 +256,44 @@ _PROVISIONERS: dict[str, Callable[[AwsServices, RecordedResource], None]] = {
 }
 
 
-def _process_exists(pid: int) -> bool:
+def _is_our_moto(pid: int, port: int | None) -> bool:
+    """Whether ``pid`` leads its own process group running ``-m <MOTO_MODULE> ... -p <port>``
+    (any port when the pid file did not record one)."""
+    command = _command_line(pid)
+    if command is None or not _has_pair(command, "-m", MOTO_MODULE):
+        return False
+    if port is not None and not _has_pair(command, "-p", str(port)):
+        return False
     try:
-        os.kill(pid, 0)
+        return os.getpgid(pid) == pid
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
-    return True
+
+
+def _command_line(pid: int) -> list[str] | None:
+    """The process's argv: from /proc where there is one (Linux), else from ``ps``."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return None  # a Linux /proc without this pid: the process is gone
+    except OSError:
+        return None
+    else:
+        return raw.decode(errors="replace").split("\0")[:-1] or None
+    result = subprocess.run(
+        ["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False
+    )
+    return result.stdout.split() if result.returncode == 0 and result.stdout.strip() else None
+
+
+def _has_pair(command: list[str], flag: str, value: str) -> bool:
+    return (flag, value) in itertools.pairwise(command)
+
+
+def _stop_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
 
 
 def _wait_until(condition: Callable[[], bool], seconds: float) -> None:

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ __all__ = [
     "Capture",
     "CaptureError",
     "capture",
+    "encrypted_keys",
     "evaluate",
     "read_stack_file",
     "stack_file",
@@ -49,8 +50,9 @@ class Capture:
     unmodelled: set[str] = field(default_factory=set)
     secret_outputs: set[str] = field(default_factory=set)
     """Outputs the program marked secret: shown masked, never printed."""
-    local_secrets: set[str] = field(default_factory=set)
-    """Secret config keys the stack file lacks, given local values for this run."""
+    local_secrets: dict[str, str] = field(default_factory=dict)
+    """Secret config keys the stack's config lacks → where this run's local value came from
+    (``a placeholder``, or the environment variable named after the key)."""
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -86,6 +88,15 @@ def stack_name(path: Path) -> str:
 
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The ``config:`` map of a stack file (secure values left out)."""
+    return {key: value for key, value in _config_map(path).items() if not _is_secure(value)}
+
+
+def encrypted_keys(path: Path) -> set[str]:
+    """The keys a stack file holds encrypted (``secure:``), which only Pulumi can read."""
+    return {key for key, value in _config_map(path).items() if _is_secure(value)}
+
+
+def _config_map(path: Path) -> Mapping[str, Any]:
     if not path.is_file():
         raise CaptureError(f"no stack file {path}")
     try:
@@ -95,40 +106,70 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     config = (document.get("config") if isinstance(document, Mapping) else None) or {}
     if not isinstance(config, Mapping):
         raise CaptureError(f"{path}: `config:` must be a map of settings, got {config!r:.60}")
-    return {
-        key: value
-        for key, value in config.items()
-        if not (isinstance(value, Mapping) and set(value) == {"secure"})
-    }
+    return config
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"secure"}
 
 
 def capture(
-    stack: str, config: Mapping[str, Any] | None = None, project_dir: Path = PROJECT_ROOT
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    project_dir: Path = PROJECT_ROOT,
+    *,
+    secrets: Mapping[str, str] | None = None,
 ) -> Capture:
-    """Evaluate ``__main__.py`` for ``stack`` (config from its stack file unless given)."""
-    from local.cloud.secrets import local_secrets
+    """Evaluate ``__main__.py`` for ``stack`` (config from its stack file unless given).
+
+    ``secrets``: the local value of each secret the enabled workloads declare (``ackflow up``
+    keeps them in the state folder); placeholders when not given. The ones the config lacks
+    reach the program as secrets, as ``pulumi config set --secret`` would have made them, and
+    are listed in :attr:`Capture.local_secrets`.
+    """
+    from local.cloud.secrets import env_name, local_secrets
     from stack.program import available_workloads
 
     if config is None:
         config = read_stack_file(stack_file(stack, project_dir))
-    secrets = local_secrets(config, available_workloads())
+    if secrets is None:
+        secrets = local_secrets(config, available_workloads())
+    lacking = {
+        key: f"{env_name(key.partition(':')[2])} from the environment"
+        if os.environ.get(env_name(key.partition(":")[2])) == value
+        else "a placeholder"
+        for key, value in secrets.items()
+        if key not in config
+    }
     main = project_dir / "__main__.py"
     result = evaluate(
-        lambda: runpy.run_path(str(main), run_name="__main__"), stack, {**config, **secrets}
+        lambda: runpy.run_path(str(main), run_name="__main__"),
+        stack,
+        {**config, **secrets},
+        secret_keys=lacking,
     )
-    result.local_secrets = {key for key in secrets if key not in config}
+    result.local_secrets = lacking
     return result
 
 
-def evaluate(program: Callable[[], object], stack: str, config: Mapping[str, Any]) -> Capture:
+def evaluate(
+    program: Callable[[], object],
+    stack: str,
+    config: Mapping[str, Any],
+    *,
+    secret_keys: Iterable[str] = (),
+) -> Capture:
     """Run ``program`` under the fake cloud and return what it declared.
 
     Runs in a fresh context and event loop, so evaluations never share Pulumi's global state.
+    ``secret_keys`` are the config keys the program sees as secrets.
     """
-    return contextvars.Context().run(_evaluate, program, stack, dict(config))
+    return contextvars.Context().run(_evaluate, program, stack, dict(config), list(secret_keys))
 
 
-def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any]) -> Capture:
+def _evaluate(
+    program: Callable[[], object], stack: str, config: dict[str, Any], secret_keys: list[str]
+) -> Capture:
     from stack.program import BUNDLER_ENV
 
     region = str(config.get("aws:region", "us-east-1"))
@@ -139,7 +180,9 @@ def _evaluate(program: Callable[[], object], stack: str, config: dict[str, Any])
     previous_bundler = os.environ.get(BUNDLER_ENV)
     os.environ[BUNDLER_ENV] = "source"
     try:
-        pulumi.runtime.set_all_config({key: _config_value(value) for key, value in config.items()})
+        pulumi.runtime.set_all_config(
+            {key: _config_value(value) for key, value in config.items()}, secret_keys
+        )
         pulumi.runtime.set_mocks(
             cloud,
             project=PROJECT,

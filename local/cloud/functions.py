@@ -40,6 +40,8 @@ class LocalFunction:
     on_failure: str | None = None
     dead_letter: str | None = None
     log_group: str = ""
+    role_arn: str = ""
+    """The execution role whose credentials the function signs with."""
 
 
 def functions_from_capture(capture: Capture) -> dict[str, LocalFunction]:
@@ -69,6 +71,7 @@ def functions_from_capture(capture: Capture) -> dict[str, LocalFunction]:
             on_failure=(destinations.get("onFailure") or {}).get("destination"),
             dead_letter=(inputs.get("deadLetterConfig") or {}).get("targetArn"),
             log_group=(inputs.get("loggingConfig") or {}).get("logGroup", f"/aws/lambda/{name}"),
+            role_arn=str(inputs.get("role") or ""),
         )
     return functions
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from rich.console import Console
@@ -127,18 +127,28 @@ def plan_tree(capture: Capture) -> Tree:
     return tree
 
 
-def print_plan(capture: Capture, console: Console | None = None) -> None:
+def print_plan(
+    capture: Capture, console: Console | None = None, encrypted: Collection[str] = ()
+) -> None:
+    """Print the plan, then what it could not know: secrets (``encrypted``: the keys the stack
+    file holds encrypted) and resource types the fake cloud does not model."""
     console = console or Console()
     console.print(plan_tree(capture))
     count = sum(not r.is_component for r in capture.resources)
     console.print(
         f"{count} resources in {sum(r.is_component for r in capture.resources)} components"
     )
-    for key in sorted(capture.local_secrets):
-        console.print(
-            f"[yellow]{key} is not set: a local value stands in. Before `pulumi up`: "
-            f"pulumi config set --secret {key} <value>[/]"
-        )
+    for key, source in sorted(capture.local_secrets.items()):
+        if key in encrypted:
+            console.print(
+                f"[yellow]{key} is encrypted in stack {capture.stack}'s file, which only Pulumi "
+                f"can read: this preview used {source}.[/]"
+            )
+        else:
+            console.print(
+                f"[yellow]{key} is missing from stack {capture.stack}'s config: this preview "
+                f"used {source}. Set it with: pulumi config set --secret {key} <value>[/]"
+            )
     if capture.unmodelled:
         console.print(
             f"[yellow]not modelled by the fake cloud:[/] {', '.join(sorted(capture.unmodelled))}"

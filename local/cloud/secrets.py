@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from local.cloud.state import write_private
 from stack.config import NAMESPACE
 from workloads import Workload
 
@@ -50,7 +51,5 @@ def local_secrets(
             else:
                 found[full_key] = kept[secret.key] = kept.get(secret.key) or secrets.token_hex(16)
     if store is not None and kept:
-        store.parent.mkdir(parents=True, exist_ok=True)
-        store.write_text(json.dumps(kept, indent=2) + "\n")
-        store.chmod(0o600)
+        write_private(store, json.dumps(kept, indent=2) + "\n")
     return found

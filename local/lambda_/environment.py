@@ -1,33 +1,66 @@
-"""One warm execution environment: AWS's runtime client polling a local Runtime API.
+"""One execution environment: AWS's runtime client polling a local Runtime API.
 
 Each environment is a ``python -m awslambdaric <handler>`` subprocess with its own Runtime
 API server on a loopback port, the function's environment variables, and its output
 appended to the function's log file. It runs one invocation at a time, as Lambda does.
+
+An environment that has failed (its init, its deadline, its process, or a response the
+Runtime API refused) is never handed another invocation: :attr:`ExecutionEnvironment.reusable`
+turns false and the pool replaces it, as Lambda resets a failed environment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
 from aiohttp import web
 
 from local.cloud.functions import LocalFunction
-from local.lambda_.invocation import InvocationResult
+from local.lambda_.invocation import MAX_RESPONSE_BYTES, InvocationResult
 
-__all__ = ["ExecutionEnvironment"]
+__all__ = [
+    "EXIT_ERROR",
+    "INIT_TIMEOUT_SECONDS",
+    "RESPONSE_TOO_LARGE",
+    "TIMED_OUT",
+    "ExecutionEnvironment",
+]
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 INIT_TIMEOUT_SECONDS = 10
 """Lambda gives a function's init phase 10 seconds, apart from its invocation timeout."""
 UNHANDLED = "Unhandled"
+EXIT_ERROR = "Runtime.ExitError"
+TIMED_OUT = "Sandbox.Timedout"
+RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
+RESPONSE_TOO_LARGE_MESSAGE = (
+    f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+)
+RUNTIME_API_TOO_LARGE = {
+    "errorMessage": f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+    "errorType": "RequestEntityTooLarge",
+}
+"""What AWS's Runtime API answers (413) to a runtime posting a result over the limit."""
+ACCEPTED = '{"status":"OK"}'
+
+
+@dataclass(eq=False)
+class _Invocation:
+    request_id: str
+    payload: bytes
+    result: asyncio.Future[InvocationResult]
+    taken: asyncio.Future[None]
+    """Done when the runtime takes the event: its init is over and the function's timer starts."""
 
 
 class ExecutionEnvironment:
@@ -40,21 +73,27 @@ class ExecutionEnvironment:
         self._environment = dict(environment)
         self._log = log
         self._process: asyncio.subprocess.Process | None = None
+        self._exited: asyncio.Future[int] | None = None
         self._runner: web.AppRunner | None = None
-        self._invocations: asyncio.Queue[tuple[str, bytes, float]] = asyncio.Queue()
-        self._results: dict[str, asyncio.Future[InvocationResult]] = {}
-        self._current: str | None = None
-        self._init_error: InvocationResult | None = None
-        self._ready = asyncio.Event()
-        self.busy = False
+        self._inbox: asyncio.Queue[_Invocation] = asyncio.Queue(maxsize=1)
+        self._current: _Invocation | None = None
+        self._retired = False
+        self.initialized = asyncio.Event()
+        """Set once the init phase is over: the runtime polled for work, failed, or went away."""
+        self.last_used = time.monotonic()
 
     @property
     def alive(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
+    @property
+    def reusable(self) -> bool:
+        """Alive, and fit for another invocation."""
+        return self.alive and not self._retired
+
     async def start(self) -> None:
         """Serve the Runtime API and start the runtime client (the cold start)."""
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_RESPONSE_BYTES)
         app.add_routes(
             [
                 web.get(f"{RUNTIME_PREFIX}/invocation/next", self._next),
@@ -90,123 +129,151 @@ class ExecutionEnvironment:
             stderr=self._log,
             start_new_session=True,
         )
+        self._exited = asyncio.ensure_future(self._process.wait())
 
     async def invoke(self, request_id: str, payload: bytes) -> InvocationResult:
         """Run one invocation; a timeout or a crash kills the environment."""
+        if self._exited is None or self._current is not None:
+            raise RuntimeError("an environment runs one invocation at a time, once started")
+        loop = asyncio.get_running_loop()
+        invocation = _Invocation(request_id, payload, loop.create_future(), loop.create_future())
+        self._current = invocation
         started = time.monotonic()
-        timeout = self.function.timeout_seconds
-        deadline_ms = int((time.time() + timeout) * 1000)
-        result_future: asyncio.Future[InvocationResult] = asyncio.get_running_loop().create_future()
-        self._results[request_id] = result_future
-        self._platform_line(f"START RequestId: {request_id} Version: $LATEST")
-        await self._invocations.put((request_id, payload, deadline_ms))
+        self._platform_lines(f"START RequestId: {request_id} Version: $LATEST")
+        self._inbox.put_nowait(invocation)
         try:
-            result = await self._await_result(request_id, result_future, timeout)
+            result = await self._outcome(invocation, self._exited)
         finally:
-            self._results.pop(request_id, None)
+            self._current = None
+            self.initialized.set()
+            self.last_used = time.monotonic()
         elapsed_ms = (time.monotonic() - started) * 1000
-        self._platform_line(f"END RequestId: {request_id}")
-        self._platform_line(
+        self._platform_lines(
+            f"END RequestId: {request_id}",
             f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms\t"
-            f"Memory Size: {self.function.memory_mb} MB"
+            f"Memory Size: {self.function.memory_mb} MB",
         )
         return result
 
     async def stop(self) -> None:
         """Kill the process and close the Runtime API."""
+        self._retired = True
         if self.alive:
             assert self._process is not None
-            os.killpg(self._process.pid, signal.SIGKILL)
-        if self._process is not None:
-            await self._process.wait()
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                os.killpg(self._process.pid, signal.SIGKILL)
+        if self._exited is not None:
+            await self._exited
         if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
 
-    async def _await_result(
-        self, request_id: str, result_future: asyncio.Future[InvocationResult], timeout: float
+    async def _outcome(
+        self, invocation: _Invocation, exited: asyncio.Future[int]
     ) -> InvocationResult:
-        assert self._process is not None
-        exited = asyncio.ensure_future(self._process.wait())
-        # The init phase has its own budget; the invocation timer starts once the runtime polls.
-        init = asyncio.ensure_future(self._ready.wait())
-        try:
+        request_id = invocation.request_id
+        timeout = self.function.timeout_seconds
+        # A cold start's init phase has its own budget; the function's timer starts when the
+        # runtime takes the event (at once, for a warm environment).
+        await asyncio.wait(
+            {invocation.taken, invocation.result, exited},
+            timeout=INIT_TIMEOUT_SECONDS,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if not invocation.result.done() and not exited.done() and invocation.taken.done():
             await asyncio.wait(
-                {init, result_future, exited},
-                timeout=INIT_TIMEOUT_SECONDS,
-                return_when=asyncio.FIRST_COMPLETED,
+                {invocation.result, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
-            if not result_future.done() and not exited.done() and self._ready.is_set():
-                await asyncio.wait(
-                    {result_future, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-        finally:
-            init.cancel()
-        if result_future.done():
-            exited.cancel()
-            return result_future.result()
+        if invocation.result.done():
+            return invocation.result.result()
         if exited.done():
-            return self._init_error or _error(
+            self._retired = True
+            return _error(
                 request_id,
-                "Runtime.ExitError",
+                EXIT_ERROR,
                 f"RequestId: {request_id} Error: Runtime exited with error: "
-                f"exit status {self._process.returncode}",
+                f"{_exit_description(exited.result())}",
             )
-        exited.cancel()
         await self.stop()
-        seconds = timeout if self._ready.is_set() else INIT_TIMEOUT_SECONDS
+        seconds = timeout if invocation.taken.done() else INIT_TIMEOUT_SECONDS
         return _error(
             request_id,
-            "Sandbox.Timedout",
+            TIMED_OUT,
             f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds",
         )
 
     async def _next(self, request: web.Request) -> web.StreamResponse:
-        self._ready.set()
-        request_id, payload, deadline_ms = await self._invocations.get()
-        self._current = request_id
+        self.initialized.set()
+        invocation = await self._inbox.get()
+        deadline_ms = int((time.time() + self.function.timeout_seconds) * 1000)
+        invocation.taken.set_result(None)
         return web.Response(
-            body=payload,
+            body=invocation.payload,
             content_type="application/json",
             headers={
-                "Lambda-Runtime-Aws-Request-Id": request_id,
+                "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
                 "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
                 "Lambda-Runtime-Invoked-Function-Arn": self.function.arn,
-                "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{request_id[:24]}",
+                "Lambda-Runtime-Trace-Id": (
+                    f"Root=1-{int(time.time()):08x}-{invocation.request_id[:24]}"
+                ),
             },
         )
 
     async def _response(self, request: web.Request) -> web.Response:
-        self._resolve(
-            request.match_info["id"],
-            InvocationResult(request.match_info["id"], await request.read()),
-        )
-        return web.Response(status=202, text='{"status":"OK"}', content_type="application/json")
+        request_id = request.match_info["id"]
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            # AWS's Runtime API refuses the result with a 413 and the invocation fails; the
+            # runtime client then exits (it raises on the 413), so the environment is replaced.
+            self._retired = True
+            too_large = _error(request_id, RESPONSE_TOO_LARGE, RESPONSE_TOO_LARGE_MESSAGE)
+            self._resolve(request_id, too_large)
+            return web.json_response(RUNTIME_API_TOO_LARGE, status=413)
+        self._resolve(request_id, InvocationResult(request_id, body))
+        return web.Response(status=202, text=ACCEPTED, content_type="application/json")
 
     async def _error(self, request: web.Request) -> web.Response:
         request_id = request.match_info["id"]
         body = await request.read()
         self._resolve(request_id, InvocationResult(request_id, body, UNHANDLED))
-        return web.Response(status=202, text='{"status":"OK"}', content_type="application/json")
+        return web.Response(status=202, text=ACCEPTED, content_type="application/json")
 
     async def _init_failed(self, request: web.Request) -> web.Response:
+        # The runtime exits after reporting: this environment is done. The invocation waiting on
+        # it gets the runtime's error document as AWS returns it (its "requestId" is empty), under
+        # its own request id; the next one starts a new environment, which retries the init.
         body = await request.read()
-        request_id = self._current or next(iter(self._results), "")
-        self._init_error = InvocationResult(request_id, body, UNHANDLED)
-        self._resolve(request_id, self._init_error)
-        return web.Response(status=202, text='{"status":"OK"}', content_type="application/json")
+        self._retired = True
+        self.initialized.set()
+        if self._current is not None:
+            request_id = self._current.request_id
+            self._resolve(request_id, InvocationResult(request_id, body, UNHANDLED))
+        return web.Response(status=202, text=ACCEPTED, content_type="application/json")
 
     def _resolve(self, request_id: str, result: InvocationResult) -> None:
-        future = self._results.get(request_id)
-        if future is not None and not future.done():
-            future.set_result(result)
+        """Settle the current invocation if ``request_id`` is its own (a late answer for an
+        earlier one is dropped)."""
+        current = self._current
+        if current is not None and current.request_id == request_id and not current.result.done():
+            current.result.set_result(result)
 
-    def _platform_line(self, text: str) -> None:
+    def _platform_lines(self, *lines: str) -> None:
+        """Lambda's platform lines in the function's log, written at once (one system call)."""
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        self._log.write(f"{stamp} {text}\n".encode())
+        self._log.write("".join(f"{stamp} {line}\n" for line in lines).encode())
         self._log.flush()
 
 
 def _error(request_id: str, error_type: str, message: str) -> InvocationResult:
     document = {"errorType": error_type, "errorMessage": message}
     return InvocationResult(request_id, json.dumps(document).encode(), UNHANDLED)
+
+
+def _exit_description(returncode: int) -> str:
+    """A process's end as Lambda words it (Go's): ``exit status 1``, ``signal: killed``."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    name = signal.strsignal(-returncode) or f"signal {-returncode}"
+    return f"signal: {name.lower()}"

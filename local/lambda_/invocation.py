@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "ACCOUNT_LIMIT_EXCEEDED",
     "MAX_ASYNC_PAYLOAD_BYTES",
+    "MAX_RESPONSE_BYTES",
     "MAX_SYNC_PAYLOAD_BYTES",
+    "RESERVED_LIMIT_EXCEEDED",
+    "EnvironmentUnavailable",
+    "EventCapacity",
     "EventQueueUnavailable",
     "Executor",
     "InvocationResult",
@@ -22,10 +27,30 @@ InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD_BYTES = 1_048_576
 """The Invoke API's payload limits: 6 MB synchronous, 1 MB asynchronous (``Event``)."""
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+"""A function's largest result: AWS answers ``Function.ResponseSizeTooLarge`` above 6,291,556
+bytes (the figure its error message and its runtime emulator's ``MaxPayloadSize`` give)."""
+
+ACCOUNT_LIMIT_EXCEEDED = "ConcurrentInvocationLimitExceeded"
+RESERVED_LIMIT_EXCEEDED = "ReservedFunctionConcurrentInvocationLimitExceeded"
+"""The ``Reason`` of a 429 ``TooManyRequestsException``: the account's unreserved pool, or the
+function's reserved concurrency, is used up."""
 
 
 class Throttled(Exception):
-    """No execution environment may start: the function's concurrency is used up."""
+    """A concurrency limit AWS enforces is used up: the Invoke API's 429 (TooManyRequests)."""
+
+    def __init__(self, message: str, reason: str = ACCOUNT_LIMIT_EXCEEDED) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class EnvironmentUnavailable(Exception):
+    """No local execution environment became free within the function's timeout.
+
+    A limit of this machine (``--max-environments``), not of AWS: the Invoke API answers it as
+    Lambda's 500 ``ServiceException``, never as a throttle.
+    """
 
 
 class EventQueueUnavailable(RuntimeError):
@@ -66,8 +91,18 @@ class Executor(Protocol):
     async def execute(
         self, function_name: str, payload: bytes, request_id: str
     ) -> InvocationResult:
-        """Raises :class:`Throttled` when no execution environment is free."""
+        """Waits for an execution environment; raises :class:`Throttled` only where AWS would
+        (reserved concurrency or the account's pool used up)."""
         ...
+
+
+@runtime_checkable
+class EventCapacity(Protocol):
+    """An executor that says how many events it runs at once, so that the engine claims no more
+    from its queue than can run (Lambda's pollers scale to the concurrency available)."""
+
+    @property
+    def max_running_events(self) -> int: ...
 
 
 class Invoker(Protocol):

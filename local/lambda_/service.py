@@ -8,6 +8,7 @@ AWS CLI reach it through ``AWS_ENDPOINT_URL_LAMBDA`` / ``--endpoint-url``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -17,22 +18,25 @@ from typing import IO, Protocol
 from aiohttp import web
 
 from local.cloud.functions import LocalFunction
+from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyLimits
 from local.lambda_.environment import ExecutionEnvironment
 from local.lambda_.invocation import (
     MAX_ASYNC_PAYLOAD_BYTES,
     MAX_SYNC_PAYLOAD_BYTES,
+    EnvironmentUnavailable,
     EventQueueUnavailable,
     InvocationResult,
     InvocationType,
     InvokeResponse,
     Throttled,
 )
+from local.lambda_.pool import EnvironmentPool, Lane
 
-__all__ = ["DEFAULT_CONCURRENCY", "EventQueue", "LambdaService", "UnknownFunction"]
+__all__ = ["EventQueue", "LambdaService", "UnknownFunction"]
 
-DEFAULT_CONCURRENCY = 10
-"""Environments per function when it reserves none (AWS's account pool is 1000; a laptop isn't)."""
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
+RATE_EXCEEDED = "Rate Exceeded."
+"""The message of every concurrency throttle (429 TooManyRequestsException)."""
 
 
 class UnknownFunction(KeyError):
@@ -49,7 +53,13 @@ class EventQueue(Protocol):
 
 
 class LambdaService:
-    """Runs the stack's functions and answers the Invoke API."""
+    """Runs the stack's functions and answers the Invoke API.
+
+    Concurrency follows AWS (:mod:`local.lambda_.concurrency`): ``account_concurrency`` is the
+    account's pool, reserved concurrency is carved out of it, and a 429 comes only from those.
+    The processes behind it are capped by the machine (:mod:`local.lambda_.pool`): above
+    ``max_environments``, an invocation waits for an environment instead of being refused.
+    """
 
     def __init__(
         self,
@@ -57,16 +67,22 @@ class LambdaService:
         environment_for: Callable[[LocalFunction], Mapping[str, str]],
         log_dir: Path,
         *,
-        default_concurrency: int = DEFAULT_CONCURRENCY,
+        account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        max_environments: int | None = None,
     ) -> None:
         self.functions = dict(functions)
         self.events: EventQueue | None = None
         self._environment_for = environment_for
         self._log_dir = log_dir
-        self._default_concurrency = default_concurrency
-        self._pools: dict[str, list[ExecutionEnvironment]] = {name: [] for name in functions}
+        self.limits = ConcurrencyLimits(self.functions, account_concurrency)
+        self.pool = EnvironmentPool(self._new_environment, max_environments=max_environments)
         self._logs: dict[str, IO[bytes]] = {}
-        self._starting: dict[str, int] = dict.fromkeys(functions, 0)
+        self._running: set[asyncio.Task[InvocationResult]] = set()
+
+    @property
+    def max_running_events(self) -> int:
+        """The async engine's share of the environments: it runs no more events at once."""
+        return self.pool.event_share
 
     def log_path(self, function_name: str) -> Path:
         return self._log_dir / f"{function_name}.log"
@@ -86,7 +102,11 @@ class LambdaService:
         payload: bytes,
         invocation_type: InvocationType = "RequestResponse",
     ) -> InvokeResponse:
-        """The Invoke API in process (what the gateways call)."""
+        """The Invoke API in process (what the gateways call).
+
+        Raises :class:`Throttled` (AWS's 429) and :class:`EnvironmentUnavailable` (this
+        machine's limit, a 500) for RequestResponse.
+        """
         function = self.resolve(function_name)
         if invocation_type == "DryRun":
             return InvokeResponse(204, b"", str(uuid.uuid4()))
@@ -95,27 +115,24 @@ class LambdaService:
                 raise RuntimeError("no async engine is attached to the Lambda service")
             request_id = await self.events.accept(function.name, payload)
             return InvokeResponse(202, b"", request_id)
-        result = await self.execute(function.name, payload, str(uuid.uuid4()))
+        result = await self._run(function, payload, str(uuid.uuid4()), "sync")
         return InvokeResponse(200, result.payload, result.request_id, result.function_error)
 
     async def execute(
         self, function_name: str, payload: bytes, request_id: str
     ) -> InvocationResult:
-        """Run once now in a warm environment, or a new one; ``Throttled`` when none may start."""
-        function = self.resolve(function_name)
-        environment = await self._claim(function)
-        try:
-            return await environment.invoke(request_id, payload)
-        finally:
-            environment.busy = False
-            if not environment.alive:
-                await self._discard(function.name, environment)
+        """Run one queued event, for the async engine (Lambda's pollers).
+
+        It waits for the engine's share of environments, as long as it takes; ``Throttled``
+        only when AWS would throttle it (reserved concurrency or the account's pool in use).
+        """
+        return await self._run(self.resolve(function_name), payload, request_id, "event")
 
     async def close(self) -> None:
-        for pool in self._pools.values():
-            for environment in pool:
-                await environment.stop()
-            pool.clear()
+        for run in list(self._running):
+            run.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        await self.pool.close()
         for log in self._logs.values():
             log.close()
 
@@ -131,37 +148,47 @@ class LambdaService:
         )
         return app
 
-    async def _claim(self, function: LocalFunction) -> ExecutionEnvironment:
-        pool = self._pools[function.name]
-        for environment in list(pool):
-            if not environment.alive and not environment.busy:
-                await self._discard(function.name, environment)
-            elif not environment.busy:
-                environment.busy = True
-                return environment
-        limit = (
-            function.reserved_concurrency
-            if function.reserved_concurrency is not None
-            else self._default_concurrency
-        )
-        if len(pool) + self._starting[function.name] >= limit:
-            raise Throttled(function.name)
-        self._starting[function.name] += 1
+    async def _run(
+        self, function: LocalFunction, payload: bytes, request_id: str, lane: Lane
+    ) -> InvocationResult:
+        self.limits.admit(function.name)
         try:
-            environment = ExecutionEnvironment(
-                function, self._environment_for(function), self._log(function.name)
-            )
-            environment.busy = True
-            await environment.start()
-            pool.append(environment)
-        finally:
-            self._starting[function.name] -= 1
-        return environment
+            # A sync call waits no longer than its function may run; an event waits its turn.
+            timeout = function.timeout_seconds if lane == "sync" else None
+            environment = await self.pool.acquire(function, lane, timeout)
+        except BaseException:
+            self.limits.release(function.name)
+            raise
+        # Once running, the invocation runs to its end even if its caller gives up (the REST
+        # gateway's 29 s timeout): its environment and concurrency stay taken until then, as
+        # on AWS, where the function keeps running after API Gateway has answered 504.
+        run = asyncio.create_task(self._invoke(function, environment, request_id, payload))
+        self._running.add(run)
+        run.add_done_callback(self._forget)
+        return await asyncio.shield(run)
 
-    async def _discard(self, name: str, environment: ExecutionEnvironment) -> None:
-        await environment.stop()
-        if environment in self._pools[name]:
-            self._pools[name].remove(environment)
+    async def _invoke(
+        self,
+        function: LocalFunction,
+        environment: ExecutionEnvironment,
+        request_id: str,
+        payload: bytes,
+    ) -> InvocationResult:
+        try:
+            return await environment.invoke(request_id, payload)
+        finally:
+            self.pool.release(environment)
+            self.limits.release(function.name)
+
+    def _forget(self, run: asyncio.Task[InvocationResult]) -> None:
+        self._running.discard(run)
+        if not run.cancelled():
+            run.exception()  # retrieved: a caller that gave up does not want it
+
+    def _new_environment(self, function: LocalFunction) -> ExecutionEnvironment:
+        return ExecutionEnvironment(
+            function, self._environment_for(function), self._log(function.name)
+        )
 
     def _log(self, name: str) -> IO[bytes]:
         if name not in self._logs:
@@ -197,11 +224,15 @@ class LambdaService:
             )
         try:
             answer = await self.invoke(function.name, payload, invocation_type)
-        except Throttled:
-            return _aws_error(429, "TooManyRequestsException", "Rate Exceeded.")
+        except Throttled as throttled:
+            return _aws_error(
+                429, "TooManyRequestsException", RATE_EXCEEDED, Reason=throttled.reason
+            )
+        except EnvironmentUnavailable as unavailable:
+            return _aws_error(500, "ServiceException", str(unavailable), message_key="Message")
         except EventQueueUnavailable as unavailable:
             # A local condition (AWS's queue does not go down): refuse rather than acknowledge.
-            return _aws_error(503, "ServiceException", str(unavailable))
+            return _aws_error(503, "ServiceException", str(unavailable), message_key="Message")
         headers = {"x-amzn-RequestId": answer.request_id, "X-Amz-Executed-Version": "$LATEST"}
         if answer.function_error:
             headers["X-Amz-Function-Error"] = answer.function_error
@@ -227,9 +258,13 @@ class LambdaService:
         return web.json_response({"Functions": listing})
 
 
-def _aws_error(status: int, error_type: str, message: str) -> web.Response:
+def _aws_error(
+    status: int, error_type: str, message: str, *, message_key: str = "message", **extra: str
+) -> web.Response:
+    """An AWS JSON error (``ServiceException`` spells its key ``Message``)."""
+    fault = "User" if status < 500 else "Service"
     return web.json_response(
-        {"Type": "User", "message": message},
+        {**extra, "Type": fault, message_key: message},
         status=status,
         headers={"x-amzn-ErrorType": error_type},
     )

@@ -125,6 +125,10 @@ def test_archive_is_normalised_and_leaves_out_tests_bytecode_and_uv_leftovers(
             "stray.pyc": "bytecode",
             "tests/test_handler.py": "def test(): pass\n",
             "lib/tests/test_util.py": "def test(): pass\n",
+            "test_workload.py": "def test(): pass\n",
+            "lib/test_util.py": "def test(): pass\n",
+            "conftest.py": "",
+            "latest_results.py": "X = 2\n",
             ".pytest_cache/v/cache/lastfailed": "{}",
             "run.sh": "#!/bin/sh\n",
         },
@@ -150,6 +154,7 @@ def test_archive_is_normalised_and_leaves_out_tests_bytecode_and_uv_leftovers(
     names = [info.filename for info in infos]
     assert names == [
         "handler.py",
+        "latest_results.py",
         "lib/util.py",
         "requirements.txt",
         "run.sh",
@@ -278,7 +283,14 @@ def test_source_bundler_archives_the_folder_with_a_stable_hash_and_never_runs_uv
     assert isinstance(first.archive, pulumi.FileArchive)
     assert first.archive.path == str(folder)
     assert SourceBundler().bundle(folder, "x86_64").source_hash == first.source_hash
-    make_workload(tmp_path, {"tests/test_x.py": "", "__pycache__/handler.cpython-313.pyc": "x"})
+    make_workload(
+        tmp_path,
+        {
+            "tests/test_x.py": "",
+            "test_workload.py": "def test(): pass\n",
+            "__pycache__/handler.cpython-313.pyc": "x",
+        },
+    )
     assert SourceBundler().bundle(folder, "arm64").source_hash == first.source_hash
     (folder / "handler.py").write_text(HANDLER + "# changed\n")
     assert SourceBundler().bundle(folder, "arm64").source_hash != first.source_hash
@@ -301,3 +313,13 @@ def test_included_workloads_ship_as_packages_and_their_changes_change_the_hash(
     before = source.bundle(folder, "arm64", [shared]).source_hash
     (shared / "handler.py").write_text("SQUARE = 4\n")
     assert source.bundle(folder, "arm64", [shared]).source_hash != before
+
+
+def test_the_squaring_workloads_own_test_file_stays_out_of_its_lambda_bundle():
+    squaring = Path(__file__).resolve().parents[2] / "workloads" / "squaring"
+    assert (squaring / "test_workload.py").is_file()
+
+    entries = bundle._archive_entries(squaring, ())
+
+    assert "handler.py" in entries
+    assert not [name for name in entries if "test" in name], entries

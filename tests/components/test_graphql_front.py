@@ -253,18 +253,22 @@ def test_only_operations_and_the_stream_channel_get_resolvers():
     }
 
 
-def test_streaming_targets_may_call_publish_chunk_and_nothing_else():
+def test_streaming_targets_may_call_publish_chunk_and_read_the_url_parameter_and_nothing_else():
     capture = declared("apiKey")
-    api_arn = only(capture, API).outputs["arn"]
-    assert api_arn is not None
+    api = only(capture, API)
+    (parameter,) = capture.of_type("aws:ssm/parameter:Parameter")
+    assert api.outputs["arn"] is not None and parameter.outputs["arn"] is not None
+    assert parameter.inputs["name"] == "/ackflow/test/graphql-url"
+    assert parameter.inputs["value"] == api.outputs["uris"]["GRAPHQL"]
     grants = [p for p in capture.of_type(ROLE_POLICY) if p.name.startswith("api-publish-")]
     assert [g.inputs["role"] for g in grants] == ["squaring-worker-role"]
     assert statements(grants[0]) == [
         {
             "Effect": "Allow",
             "Action": "appsync:GraphQL",
-            "Resource": f"{api_arn}/types/Mutation/fields/publishChunk",
-        }
+            "Resource": f"{api.outputs['arn']}/types/Mutation/fields/publishChunk",
+        },
+        {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": parameter.outputs["arn"]},
     ]
 
 

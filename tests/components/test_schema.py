@@ -51,9 +51,11 @@ def test_merged_squaring_schema_builds_with_its_fields_and_the_stream_channel(au
     assert {name: str(arg.type) for name, arg in publish.args.items()} == {
         "streamId": "ID!",
         "seq": "Int!",
+        "attempt": "Int",
         "text": "String",
         "done": "Boolean!",
         "error": "String",
+        "stopReason": "String",
         "usage": "AWSJSON",
     }
     on_chunk = schema.subscription_type.fields["onChunk"]
@@ -67,7 +69,16 @@ def test_merged_squaring_schema_builds_with_its_fields_and_the_stream_channel(au
         "streamId": "ID",
     }
     chunk = schema.get_type("Chunk")
-    assert set(chunk.fields) == {"streamId", "seq", "text", "done", "error", "usage"}
+    assert set(chunk.fields) == {
+        "streamId",
+        "seq",
+        "attempt",
+        "text",
+        "done",
+        "error",
+        "stopReason",
+        "usage",
+    }
 
 
 @pytest.mark.parametrize("auth", MODES)

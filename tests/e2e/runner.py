@@ -21,6 +21,8 @@ from local.aws_services.moto_server import port_is_free
 HERE = Path(__file__).parent
 STACK_FILE = HERE / "Pulumi.e2e.yaml"
 TIME_SCALE = 0.01
+MODEL_TOKENS_PER_SECOND = 400
+"""The Bedrock stand-in's pace in the tests: a reply of a few hundred tokens takes a second."""
 STARTUP_SECONDS = 60
 
 
@@ -32,10 +34,16 @@ class RunningStack:
     port_base: int
     process: subprocess.Popen[bytes] | None = None
     endpoints: dict[str, Any] = field(default_factory=dict)
+    stack_file: Path = STACK_FILE
+
+    @property
+    def stack(self) -> str:
+        """``Pulumi.<stack>.yaml`` → ``<stack>``."""
+        return self.stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
     @property
     def state_dir(self) -> Path:
-        return self.state_root / "e2e"
+        return self.state_root / self.stack
 
     def command(self) -> list[str]:
         """The `ackflow up` command line for this stack."""
@@ -43,9 +51,11 @@ class RunningStack:
             *ackflow_command(),
             "up",
             "--stack-file",
-            str(STACK_FILE),
+            str(self.stack_file),
             "--time-scale",
             str(TIME_SCALE),
+            "--model-tokens-per-second",
+            str(MODEL_TOKENS_PER_SECOND),
             *self._args(),
         ]
 
@@ -84,7 +94,9 @@ class RunningStack:
         self.process.wait()
 
     def down(self) -> None:
-        subprocess.run([*ackflow_command(), "down", "--stack", "e2e", *self._args()], check=False)
+        subprocess.run(
+            [*ackflow_command(), "down", "--stack", self.stack, *self._args()], check=False
+        )
 
     def output(self) -> str:
         log = self.state_root / "up.out"
@@ -108,7 +120,7 @@ class RunningStack:
         return ["--state-dir", str(self.state_root), "--port-base", str(self.port_base)]
 
 
-def free_port_base(count: int = 4) -> int:
+def free_port_base(count: int = 8) -> int:
     """A base port with ``count`` free ports after it, below Linux's ephemeral range (32768
     and up) so that no outgoing connection or Runtime API server can take one meanwhile."""
     for _ in range(200):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -141,3 +142,92 @@ def test_kill_9_mid_burst_then_restart_runs_every_acknowledged_event_to_success(
         if stack.process and stack.process.poll() is None:
             stack.stop()
         stack.down()
+
+
+def test_a_second_up_on_the_same_state_folder_is_refused_and_the_first_keeps_serving(tmp_path):
+    first = RunningStack(tmp_path, free_port_base())
+    first.start()
+    try:
+        pid_file, endpoints_file = first.state_dir / "moto.pid", first.state_dir / "endpoints.json"
+        before = pid_file.read_text(), endpoints_file.read_text()
+        second = RunningStack(tmp_path, free_port_base())  # same folder, other ports
+        refused = subprocess.run(
+            second.command(),
+            env={**os.environ, **second.environment()},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        message = " ".join(refused.stderr.split())
+        assert f"is in use by ackflow up (pid {first.endpoints['pid']};" in message
+        assert f"rest {first.port_base}," in message
+        assert (pid_file.read_text(), endpoints_file.read_text()) == before
+        for port in range(second.port_base, second.port_base + 4):
+            assert port_is_free(port), f"the refused instance listens on {port}"
+
+        down = subprocess.run(
+            [*ackflow_command(), "down", "--stack", "e2e", *first._args()],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert down.returncode == 2
+        assert f"in use by ackflow up (pid {first.endpoints['pid']};" in " ".join(
+            down.stderr.split()
+        )
+        answer = first.client("lambda").invoke(
+            FunctionName=first.workload("sleeper")["function_name"],
+            Payload=json.dumps({"n": 1, "sleep": 0}).encode(),
+        )
+        assert answer["StatusCode"] == 200, "the first instance's Lambda service is gone"
+        queue_url = first.workload("sleeper")["success_queue_url"]
+        attributes = first.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )
+        assert attributes["Attributes"]["QueueArn"], "the first instance's AWS services are gone"
+    finally:
+        first.stop()
+        first.down()
+
+
+def test_the_files_holding_secrets_are_readable_by_their_owner_only(tmp_path):
+    stack = RunningStack(tmp_path, free_port_base())
+    stack.start()
+    try:
+        endpoints = stack.state_dir / "endpoints.json"
+        assert "slack_signing_secret" in json.loads(endpoints.read_text())
+        for private in (endpoints, stack.state_dir / "secrets.json"):
+            assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
+    finally:
+        stack.stop()
+        stack.down()
+
+
+def test_reservations_leaving_under_100_unreserved_are_refused_as_aws_refuses_them(tmp_path):
+    # The e2e stack reserves 2 for `sleeper`: of an account of 101, 99 would be left unreserved.
+    base = free_port_base()
+    result = subprocess.run(
+        [
+            *ackflow_command(),
+            "up",
+            "--stack-file",
+            str(STACK_FILE),
+            "--state-dir",
+            str(tmp_path),
+            "--port-base",
+            str(base),
+            "--account-concurrency",
+            "101",
+        ],
+        env={**os.environ, **RunningStack(tmp_path, base).environment()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        "UnreservedConcurrentExecution below its minimum value of [100]." in result.stderr
+    )
+    assert all(port_is_free(base + offset) for offset in range(4))  # nothing left running

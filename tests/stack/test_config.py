@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
 from components.bundle import SourceBundler
-from local.cloud.capture import Capture, CaptureError, capture, evaluate
+from local.cloud.capture import PROJECT_ROOT, Capture, CaptureError, capture, evaluate
 from local.cloud.fake_cloud import RecordedResource
+from local.cloud.testing import evaluate_stack, evaluate_workload, workload_resources
 from stack import program
 from stack.config import ConfigError, StackConfig, parse_stack_config
 from tests.outputs import known
-from workloads import Function, StackContext, discover
+from workloads import WORKLOADS_ROOT, Function, StackContext, discover
 
 FUNCTION = "aws:lambda/function:Function"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
@@ -127,13 +130,13 @@ CASES = {
         {"workloads": {"sqaring": {}}},
         "ackflow:workloads.sqaring",
         "'sqaring'",
-        ("Did you mean 'squaring'?", "Available: slack, squaring"),
+        ("Did you mean 'squaring'?", "Available: bedrock, slack, squaring"),
     ),
     "unknown-workload-far": Case(
         {"workloads": {"translation": {}}},
         "ackflow:workloads.translation",
         "'translation'",
-        ("Available: slack, squaring",),
+        ("Available: bedrock, slack, squaring",),
     ),
     "misspelt-workload-key": Case(
         squaring(maxEventAgeSecond=900),
@@ -297,69 +300,67 @@ def test_bad_config_declares_no_resource_at_all(raw: dict):
     assert cap.outputs == {}
 
 
-# --- valid settings flow into the worker -----------------------------------------------------
+# --- valid settings flow into the worker (read with the workload authors' testing kit) -------
 
 
 def test_dev_stack_file_settings_reach_the_invoke_config_and_log_group():
-    cap = capture("dev")
-    invoke = one(cap, INVOKE_CONFIG)
+    squaring = workload_resources(evaluate_stack(PROJECT_ROOT / "Pulumi.dev.yaml"), "squaring")
 
-    assert known(invoke.inputs, "maximumRetryAttempts") == 1
-    assert known(invoke.inputs, "maximumEventAgeInSeconds") == 900
-    log_group = one(cap, "aws:cloudwatch/logGroup:LogGroup")
-    assert known(log_group.inputs, "retentionInDays") == 7
+    assert squaring.invoke_config.retries == 1
+    assert squaring.invoke_config.max_event_age_seconds == 900
+    assert squaring.worker.log_retention_days == 7
 
 
 def test_dlq_true_creates_a_dead_letter_queue_for_the_worker():
-    cap = capture("dev", pulumi_config(squaring(dlq=True)))
-    dlq = cap.named(QUEUE, "squaring-worker-dlq")
+    squaring = evaluate_workload("squaring", {"dlq": True})
+    dlq = squaring.queues["dead_letter"]
 
-    dlq_arn = known(dlq.outputs, "arn")
-    assert known(one(cap, FUNCTION).inputs, "deadLetterConfig", "targetArn") == dlq_arn
-    assert known(dlq.inputs, "sqsManagedSseEnabled") is True
+    assert dlq.name.startswith("squaring-worker-dlq")
+    assert squaring.worker.dead_letter_target == dlq.arn
+    assert dlq.sqs_managed_encryption
 
 
 def test_dlq_false_and_unset_create_no_dead_letter_queue():
     for settings in ({"dlq": False}, {}):
-        cap = capture("dev", pulumi_config(squaring(**settings)))
-        assert sorted(q.name for q in cap.of_type(QUEUE)) == [
+        squaring = evaluate_workload("squaring", settings)
+        assert sorted(r.name for r in squaring.resources if r.type == QUEUE) == [
             "squaring-worker-failure",
             "squaring-worker-success",
         ]
-        assert "deadLetterConfig" not in one(cap, FUNCTION).inputs
+        assert squaring.worker.dead_letter_target is None
 
 
 def test_on_success_none_drops_the_success_destination():
-    cap = capture("dev", pulumi_config(squaring(onSuccess="none")))
-    destinations = known(one(cap, INVOKE_CONFIG).inputs, "destinationConfig")
+    cap = evaluate_stack(pulumi_config(squaring(onSuccess="none")))
+    resources = workload_resources(cap, "squaring")
 
-    assert "onSuccess" not in destinations
-    assert known(destinations, "onFailure", "destination")
-    assert [q.name for q in cap.of_type(QUEUE)] == ["squaring-worker-failure"]
+    assert resources.invoke_config.on_success is None
+    assert resources.invoke_config.on_failure == resources.queues["failure"].arn
+    assert [r.name for r in resources.resources if r.type == QUEUE] == ["squaring-worker-failure"]
     assert "squaringSuccessQueueUrl" not in cap.outputs
     assert known(cap.outputs, "squaringFailureQueueUrl")
 
 
 def test_existing_sns_topic_on_failure_is_used_verbatim():
-    cap = capture("dev", pulumi_config(squaring(onFailure=TOPIC_ARN)))
+    resources = evaluate_workload("squaring", {"onFailure": TOPIC_ARN})
 
-    invoke = one(cap, INVOKE_CONFIG)
-    assert known(invoke.inputs, "destinationConfig", "onFailure", "destination") == TOPIC_ARN
-    assert [q.name for q in cap.of_type(QUEUE)] == ["squaring-worker-success"]
-    statements = json.loads(known(one(cap, ROLE_POLICY).inputs, "policy"))["Statement"]
-    assert [s for s in statements if s["Resource"] == TOPIC_ARN] == [
+    assert resources.invoke_config.on_failure == TOPIC_ARN
+    assert [r.name for r in resources.resources if r.type == QUEUE] == ["squaring-worker-success"]
+    assert [s for s in resources.worker.statements if s["Resource"] == TOPIC_ARN] == [
         {"Effect": "Allow", "Action": "sns:Publish", "Resource": TOPIC_ARN}
     ]
 
 
 def test_stack_settings_override_aws_defaults_in_the_function():
-    settings = squaring(memoryMb=512, timeoutSeconds=60, architecture="x86_64", tracing=True)
-    function = one(capture("dev", pulumi_config(settings)), FUNCTION)
+    worker = evaluate_workload(
+        "squaring",
+        {"memoryMb": 512, "timeoutSeconds": 60, "architecture": "x86_64", "tracing": True},
+    ).worker
 
-    assert known(function.inputs, "memorySize") == 512
-    assert known(function.inputs, "timeout") == 60
-    assert known(function.inputs, "architectures") == ["x86_64"]
-    assert known(function.inputs, "tracingConfig", "mode") == "Active"
+    assert worker.memory_mb == 512
+    assert worker.timeout_seconds == 60
+    assert worker.architectures == ("x86_64",)
+    assert worker.tracing
 
 
 def build_squaring_with_defaults(
@@ -413,23 +414,89 @@ def test_a_set_secret_reaches_the_config_and_a_disabled_workloads_secret_is_no_u
 
 
 def test_the_secret_reaches_a_secure_string_parameter_only_the_front_may_read():
-    config = {
-        "aws:region": "us-east-1",
-        "ackflow:workloads": {"slack": {}},
-        "ackflow:slackSigningSecret": "s3cr3t-value",
-    }
-    cap = capture("dev", config)
-    (parameter,) = cap.of_type("aws:ssm/parameter:Parameter")
+    slack = evaluate_workload("slack", secrets={"slackSigningSecret": "s3cr3t-value"})
+    assert slack.front is not None
+    (parameter,) = [r for r in slack.resources if r.type == "aws:ssm/parameter:Parameter"]
+
     assert parameter.inputs["type"] == "SecureString"
     assert parameter.inputs["value"] == "s3cr3t-value"
     assert "value" in parameter.secret_inputs
     parameter_arn = parameter.outputs["arn"]
-    front_policy = json.loads(cap.named(ROLE_POLICY, "slack-front").inputs["policy"])
     assert {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": parameter_arn} in (
-        front_policy["Statement"]
+        slack.front.statements
     )
-    worker_policy = cap.named(ROLE_POLICY, "slack-worker").inputs["policy"]
-    assert parameter_arn not in worker_policy
-    front_env = cap.named(FUNCTION, "slack-front").inputs["environment"]["variables"]
+    assert parameter_arn not in json.dumps(slack.worker.statements)
+    assert not slack.worker.allows("ssm:GetParameter", parameter_arn)
+    front_env = slack.front.environment
     assert front_env["SLACK_SIGNING_SECRET_PARAMETER"] == parameter.outputs["name"]
     assert "s3cr3t-value" not in json.dumps(front_env)
+
+
+# --- two enabled workloads claiming the same operation ---------------------------------------
+
+
+def copy_of_squaring(root: Path, name: str) -> Path:
+    """``cp -r workloads/squaring <root>/<name>`` and the rename the README asks for."""
+    folder = root / name
+    shutil.copytree(
+        WORKLOADS_ROOT / "squaring", folder, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    workload_py = folder / "workload.py"
+    workload_py.write_text(workload_py.read_text().replace('name="squaring"', f'name="{name}"'))
+    return folder
+
+
+def test_two_workloads_claiming_the_same_routes_and_schema_types_are_refused_together(
+    tmp_path: Path,
+):
+    copy_of_squaring(tmp_path, "cubing")
+    available = discover(WORKLOADS_ROOT, tmp_path)
+
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({"workloads": {"squaring": {}, "cubing": {}}}, available)
+
+    assert caught.value.problems == [
+        "ackflow:workloads: squaring and cubing both declare GET /square/{number}; "
+        "enable one of them, or change one's route",
+        "ackflow:workloads: squaring and cubing both declare POST /square; "
+        "enable one of them, or change one's route",
+        "ackflow:workloads: type SquareResult is defined by both workload 'cubing' and "
+        "workload 'squaring'; enable one of them, or rename it in one",
+    ]
+    # Each alone is fine.
+    assert parse_stack_config({"workloads": {"cubing": {}}}, available).workloads
+
+
+def test_routes_differing_only_in_a_path_variables_name_are_one_route(tmp_path: Path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "handler.py").write_text("def handler(event, context):\n    return event\n")
+    (other / "workload.py").write_text(
+        "from workloads import Function, HttpRoute, Invocation, Workload\n"
+        'WORKLOAD = Workload(name="other", summary="s", worker=Function(handler="handler.handler"),'
+        ' routes=(HttpRoute(method="GET", path="/square/{n}", invocation=Invocation.EVENT),))\n'
+    )
+    available = discover(WORKLOADS_ROOT, tmp_path)
+
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({"workloads": {"squaring": {}, "other": {}}}, available)
+
+    assert caught.value.problems == [
+        "ackflow:workloads: squaring and other both declare GET /square/{n}; "
+        "enable one of them, or change one's route"
+    ]
+
+
+def test_conflicting_workloads_stop_the_program_before_any_resource(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    copy_of_squaring(tmp_path, "cubing")
+    monkeypatch.setenv(program.WORKLOADS_PATH_ENV, str(tmp_path))
+
+    cap, errors = run_main_keeping_the_error(
+        pulumi_config({"workloads": {"squaring": {}, "cubing": {}}})
+    )
+
+    assert len(errors) == 1
+    assert "squaring and cubing both declare GET /square/{number}" in errors[0]
+    assert cap.resources == []

@@ -48,6 +48,19 @@ def copy_squaring(root: Path, name: str, *, rename: bool = True) -> Path:
     return folder
 
 
+def give_own_operations(folder: Path, noun: str) -> None:
+    """Rename a squaring copy's routes and GraphQL fields after ``noun`` (``/cube``,
+    ``cube``, ``CubeResult``), so that it may be enabled beside squaring."""
+    workload_py = folder / "workload.py"
+    edit(workload_py, 'path="/square/{number}"', f'path="/{noun}/{{number}}"')
+    edit(workload_py, 'path="/square",', f'path="/{noun}",')
+    edit(workload_py, 'field_name="square"', f'field_name="{noun}"')
+    edit(workload_py, 'field_name="squareAsync"', f'field_name="{noun}Async"')
+    schema = folder / "schema.graphql"
+    text = schema.read_text().replace("SquareResult", f"{noun.capitalize()}Result")
+    schema.write_text(text.replace("square(", f"{noun}(").replace("squareAsync(", f"{noun}Async("))
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{old!r} is not in {path} exactly once"
@@ -126,6 +139,7 @@ def test_naming_a_copied_workload_in_config_adds_a_second_worker_and_changes_not
 ):
     copy_squaring(tmp_path, "squaring")
     cubing_folder = copy_squaring(tmp_path, "cubing")
+    give_own_operations(cubing_folder, "cube")  # or the two could not be enabled together
 
     alone = build(tmp_path, {"squaring": {"retries": 1}})
     both = build(tmp_path, {"squaring": {"retries": 1}, "cubing": {}})
@@ -148,11 +162,12 @@ def test_naming_a_copied_workload_in_config_adds_a_second_worker_and_changes_not
 
 
 def expect_refusal(root: Path, folder: str, fault: str) -> str:
-    """Discover under ``root``, expecting a WorkloadError naming ``folder`` and ``fault``."""
+    """Discover under ``root``, expecting a WorkloadError naming ``folder`` (by its path:
+    it is not under ``workloads/``) and ``fault``."""
     with pytest.raises(WorkloadError) as caught:
         discover(root)
     message = str(caught.value)
-    assert message.startswith(f"workloads/{folder}: "), message
+    assert message.startswith(f"{root / folder}: "), message
     assert re.search(fault, message), f"{fault!r} not in: {message}"
     return message
 
@@ -282,3 +297,86 @@ def test_the_same_workload_name_in_two_roots_is_refused(tmp_path: Path):
 
     with pytest.raises(WorkloadError, match=r"a workload named 'cubing' is already in"):
         discover(tmp_path / "a", tmp_path / "b")
+
+
+def test_a_folder_under_the_real_tree_is_named_as_workloads_slash_its_name(tmp_path: Path):
+    broken = WORKLOADS_ROOT / "ackflowBrokenForATest"
+    broken.mkdir()
+    try:
+        (broken / "workload.py").write_text("WORKLOAD = None\n")
+        with pytest.raises(WorkloadError, match=r"^workloads/ackflowBrokenForATest: "):
+            discover()
+    finally:
+        shutil.rmtree(broken)
+
+
+def test_a_root_that_is_not_a_folder_is_named(tmp_path: Path):
+    with pytest.raises(WorkloadError, match=rf"^{tmp_path / 'nowhere'}: not a folder"):
+        discover(tmp_path / "nowhere")
+
+
+# --- schema.graphql against the GraphQLField values ------------------------------------------
+
+
+def test_a_graphql_field_missing_from_schema_graphql_is_refused_naming_what_it_adds(
+    tmp_path: Path,
+):
+    folder = copy_squaring(tmp_path, "cubing")
+    edit(folder / "schema.graphql", "square(number", "cube(number")
+
+    expect_refusal(
+        tmp_path,
+        "cubing",
+        r"GraphQLField Query\.square is not a field its schema\.graphql adds "
+        r"\(it adds Mutation\.squareAsync, Query\.cube\)",
+    )
+
+
+def test_a_graphql_field_naming_a_base_field_is_refused(tmp_path: Path):
+    folder = copy_squaring(tmp_path, "cubing")
+    edit(folder / "workload.py", 'field_name="squareAsync"', 'field_name="publishChunk"')
+
+    expect_refusal(tmp_path, "cubing", r"GraphQLField Mutation\.publishChunk is not a field its")
+
+
+def test_an_event_field_that_does_not_return_the_acknowledgement_is_refused(tmp_path: Path):
+    folder = copy_squaring(tmp_path, "cubing")
+    edit(folder / "schema.graphql", "streamId: ID): Accepted", "streamId: ID): SquareResult")
+
+    expect_refusal(
+        tmp_path,
+        "cubing",
+        r"GraphQLField Mutation\.squareAsync is invoked with event, so it must return Accepted, "
+        r"not SquareResult",
+    )
+
+
+def test_a_schema_field_no_graphql_field_resolves_is_refused(tmp_path: Path):
+    folder = copy_squaring(tmp_path, "cubing")
+    edit(
+        folder / "schema.graphql",
+        "square(number: String!): SquareResult",
+        "square(number: String!): SquareResult\n  squareTwice(number: String!): SquareResult",
+    )
+
+    expect_refusal(
+        tmp_path, "cubing", r"schema\.graphql adds Query\.squareTwice, but no GraphQLField"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "fault"),
+    [
+        (("extend type Query {", "extend type Query {{"), r"schema\.graphql: .*does not parse"),
+        (("number: String!\n  square", "number: Strng!\n  square"), r"Unknown type 'Strng'"),
+        (("type SquareResult", "type Accepted"), r"type Accepted is defined by both"),
+    ],
+    ids=["syntax", "unknown-type", "clash-with-the-base"],
+)
+def test_a_schema_graphql_that_cannot_merge_is_refused_at_discovery(
+    tmp_path: Path, change: tuple[str, str], fault: str
+):
+    folder = copy_squaring(tmp_path, "cubing")
+    edit(folder / "schema.graphql", *change)
+
+    expect_refusal(tmp_path, "cubing", fault)

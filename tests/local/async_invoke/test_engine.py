@@ -525,3 +525,19 @@ def test_invocation_record_without_any_invocation_reports_the_refusal():
     assert record["requestPayload"] == [1]
     assert record["responseContext"] == {"statusCode": 500, "executedVersion": "$LATEST"}
     assert record["responsePayload"]["errorType"] == "ServiceException"
+
+
+def test_a_stop_before_the_engine_runs_makes_run_return_and_a_later_run_works(make_engine):
+    # `ackflow up` stops the engine it has just started when Ctrl-C came during start-up:
+    # run() must then return instead of serving forever.
+    executor = ScriptedExecutor()
+    engine = make_engine(function(), executor=executor)
+    request_id = accept(engine, "worker", b"{}")
+    engine.stop()
+
+    async def run_stopped_engine() -> None:
+        await asyncio.wait_for(engine.run(), 5)
+
+    asyncio.run(run_stopped_engine())
+    run_until(engine)
+    assert [c.request_id for c in executor.calls] == [request_id]

@@ -30,11 +30,42 @@ def test_preview_of_prod_shows_the_dlq_alarm_and_tracing_it_configures(capsys):
     assert "retries 2, max event age 3600 s" in out
 
 
-def test_preview_says_which_secret_has_a_local_stand_in_and_how_to_set_it(capsys):
-    assert main(["preview", "--stack", "prod"]) == 0  # prod keeps its secret encrypted
+def test_preview_says_a_missing_secret_is_missing_that_a_placeholder_stood_in_and_how_to_set_it(
+    capsys, caplog, monkeypatch
+):
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    assert main(["preview", "--stack", "prod"]) == 0  # prod's stack file has no such key
     out = " ".join(capsys.readouterr().out.split())
-    assert "ackflow:slackSigningSecret is not set: a local value stands in" in out
-    assert "pulumi config set --secret ackflow:slackSigningSecret <value>" in out
+    assert (
+        "ackflow:slackSigningSecret is missing from stack prod's config: "
+        "this preview used a placeholder." in out
+    )
+    assert "Set it with: pulumi config set --secret ackflow:slackSigningSecret <value>" in out
+    assert not plain_text_warnings(caplog), "a placeholder is no secret stored in plain text"
+
+
+def test_preview_names_the_environment_variable_a_missing_secret_came_from(
+    capsys, caplog, monkeypatch
+):
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "from-the-environment")
+    assert main(["preview", "--stack", "prod"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "this preview used SLACK_SIGNING_SECRET from the environment." in out
+    assert not plain_text_warnings(caplog)
+
+
+def test_preview_warns_of_a_secret_the_stack_file_holds_in_plain_text(capsys, caplog):
+    assert main(["preview", "--stack", "dev"]) == 0  # dev ships a plain stand-in
+    assert plain_text_warnings(caplog) == [
+        "ackflow:slackSigningSecret is stored in plain text in the stack file; encrypt it with: "
+        "pulumi config set --secret ackflow:slackSigningSecret <value>"
+    ]
+    assert "is missing from stack" not in capsys.readouterr().out
+
+
+def plain_text_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the program warned (``pulumi.log.warn`` reaches the capture's logger)."""
+    return [r.getMessage() for r in caplog.records if "plain text" in r.getMessage()]
 
 
 def test_preview_of_an_unknown_stack_names_the_stacks_that_exist(capsys):
@@ -111,3 +142,23 @@ def test_a_broken_stack_file_is_named_with_what_is_wrong(tmp_path, capsys, text,
     err = capsys.readouterr().err
     assert str(stack_file) in err
     assert message in err
+
+
+def test_preview_says_an_encrypted_secret_is_encrypted_not_missing(
+    tmp_path, capsys, caplog, monkeypatch
+):
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text(
+        "config:\n  ackflow:workloads:\n    slack: {}\n"
+        "  ackflow:slackSigningSecret:\n    secure: AAABAHVuZGVjcnlwdGFibGU=\n"
+    )
+
+    assert main(["preview", "--stack-file", str(stack_file)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "ackflow:slackSigningSecret is encrypted in stack staging's file, which only Pulumi "
+        "can read: this preview used a placeholder." in out
+    )
+    assert "is missing" not in out
+    assert not plain_text_warnings(caplog)

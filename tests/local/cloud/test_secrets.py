@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
+from local.cloud import state
 from local.cloud.secrets import env_name, local_secrets
 from stack.program import available_workloads
 
@@ -38,3 +41,23 @@ def test_the_environment_wins_over_the_stack_file_which_wins_over_generating(mon
 
 def test_no_secret_is_made_for_a_workload_the_stack_does_not_enable():
     assert local_secrets({"ackflow:workloads": {"squaring": {}}}, available_workloads()) == {}
+
+
+def test_the_kept_secret_is_written_0600_from_the_first_byte(tmp_path, monkeypatch):
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    modes_before_rename: list[int] = []
+    replace = os.replace
+
+    def checking_replace(source, destination):
+        modes_before_rename.append(stat.S_IMODE(os.stat(source).st_mode))
+        replace(source, destination)
+
+    monkeypatch.setattr(state.os, "replace", checking_replace)
+    previous = os.umask(0)  # a umask that would leave a plain write world-readable
+    try:
+        local_secrets(SLACK_ONLY, available_workloads(), tmp_path / "secrets.json")
+    finally:
+        os.umask(previous)
+
+    assert modes_before_rename == [0o600]
+    assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
