@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from local.appsync.appsync_js import AppSyncJs, HandlerOutcome, ResolverCodeError
 from local.appsync.errors import LAMBDA_UNHANDLED, FieldError
-from local.lambda_.invocation import Throttled
+from local.lambda_.invocation import EventQueueUnavailable, Throttled
 
 if TYPE_CHECKING:
     from local.appsync.model import DataSource, GraphQLApi, Resolver
@@ -158,6 +158,8 @@ class ResolverRunner:
         except Throttled:
             # Assumed shape: AppSync names the Lambda error in the type (unconfirmed text).
             return None, {"message": "Rate Exceeded.", "type": "Lambda:TooManyRequestsException"}
+        except EventQueueUnavailable as unavailable:  # the local event store refused it
+            return None, {"message": str(unavailable), "type": "Lambda:ServiceException"}
         except (KeyError, ValueError) as error:  # no such function; payload over the limit
             kind = (
                 "ResourceNotFoundException"
