@@ -23,11 +23,9 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
     GraphQLResolveInfo,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -50,6 +48,7 @@ from local.appsync.errors import (
 )
 from local.appsync.filters import FilterError, check_filter
 from local.appsync.resolvers import Effects, ResolverRunner
+from local.appsync.selections import collect_fields, subfields
 from local.appsync.validation import VALIDATION_ERROR, DocumentError, parse_document
 
 if TYPE_CHECKING:
@@ -137,7 +136,7 @@ class Executor:
         """AppSync's answer to a query or mutation; raises :class:`DocumentError` (400) for a
         document that does not parse or validate, :class:`AppSyncRequestError` for one that
         cannot run over HTTP."""
-        document = self._document(request.query)
+        document = await self._document(request.query)
         operation = self._operation(document, request.operation_name)
         if operation.operation == OperationType.SUBSCRIPTION:
             raise AppSyncRequestError(
@@ -187,7 +186,7 @@ class Executor:
     async def subscribe(self, request: GraphQLRequest, caller: Caller) -> SubscriptionRequest:
         """Check a subscription and run its resolver; raises :class:`DocumentError` or
         :class:`FieldError` (the real-time endpoint answers both with an ``error``)."""
-        document = self._document(request.query)
+        document = await self._document(request.query)
         operation = self._operation(document, request.operation_name)
         if operation.operation != OperationType.SUBSCRIPTION:
             raise AppSyncRequestError(
@@ -198,7 +197,8 @@ class Executor:
         subscription = self.api.schema.subscription_type
         assert subscription is not None  # validation found the field on it
         fragments = _fragments(document)
-        (node,) = _fields(operation.selection_set, fragments)
+        (group,) = collect_fields([operation.selection_set], fragments).values()  # validated
+        node = group[0]
         name = node.name.value
         variables = self._variables(operation, request.variables or {})
         arguments = get_argument_values(subscription.fields[name], node, variables)
@@ -286,8 +286,11 @@ class Executor:
 
     # -- the steps around execution ----------------------------------------------------------
 
-    def _document(self, query: str) -> DocumentNode:
-        return parse_document(
+    async def _document(self, query: str) -> DocumentNode:
+        """The parsed, validated document. Parsing and validating a large document takes
+        seconds of CPU: a worker thread does it, so the other requests keep being served."""
+        return await asyncio.to_thread(
+            parse_document,
             self.api.schema,
             query,
             depth_limit=self.api.query_depth_limit,
@@ -318,10 +321,11 @@ class Executor:
     def _publish(
         self, operation: OperationDefinitionNode, state: _Request, data: Mapping[str, Any]
     ) -> None:
-        for node in _fields(operation.selection_set, state.fragments):
-            value = data.get(node.alias.value if node.alias else node.name.value)
+        selected = collect_fields([operation.selection_set], state.fragments)
+        for response_name, group in selected.items():
+            value = data.get(response_name)
             if value is not None:
-                self._hub.publish(node.name.value, value)
+                self._hub.publish(group[0].name.value, value)
         for invalidation in state.effects.invalidations:
             self._hub.invalidate(
                 str(invalidation.get("subscriptionField")), invalidation.get("payload") or {}
@@ -366,37 +370,22 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
-def _fields(
-    selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
-) -> list[FieldNode]:
-    found: list[FieldNode] = []
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            found.append(selection)
-        elif isinstance(selection, InlineFragmentNode):
-            found += _fields(selection.selection_set, fragments)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-            found += _fields(fragments[selection.name.value].selection_set, fragments)
-    return found
-
-
 def _selection_list(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    prefix: str = "",
+    selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> list[str]:
     """AppSync's ``ctx.info.selectionSetList``: every selected field, nested as ``a/b``."""
-    listed: list[str] = []
-    for node in _fields(selection_set, fragments):
-        if node.name.value.startswith("__"):
-            continue
-        path = f"{prefix}{node.name.value}"
-        if path not in listed:
-            listed.append(path)
-        listed += [
-            p for p in _selection_list(node.selection_set, fragments, f"{path}/") if p not in listed
-        ]
-    return listed
+    listed: dict[str, None] = {}
+
+    def walk(selected: dict[str, list[FieldNode]], prefix: str) -> None:
+        for group in selected.values():
+            name = group[0].name.value
+            if name.startswith("__"):
+                continue
+            listed.setdefault(f"{prefix}{name}")
+            walk(subfields(group, fragments), f"{prefix}{name}/")
+
+    walk(collect_fields([selection_set], fragments), "")
+    return list(listed)
 
 
 def _checked(document: dict[str, Any] | None) -> list[list[dict[str, Any]]] | None:

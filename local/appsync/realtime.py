@@ -58,7 +58,6 @@ MAX_QUEUED_MESSAGES = 10_000
 """A client this far behind is disconnected rather than buffered without bound."""
 CONNECTION_ERROR_TYPE = "com.amazonaws.deepdish.graphql.auth#UnauthorizedException"
 REFUSED_GRACE_SECONDS = 5.0
-REFUSED_GRACE_SECONDS = 5.0
 
 
 class RealtimeEndpoint:
