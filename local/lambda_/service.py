@@ -21,13 +21,15 @@ from local.cloud.functions import LocalFunction
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyLimits
 from local.lambda_.environment import ExecutionEnvironment
 from local.lambda_.invocation import (
-    MAX_ASYNC_PAYLOAD_BYTES,
+    INVOCATION_TYPES,
     MAX_SYNC_PAYLOAD_BYTES,
     EnvironmentUnavailable,
     InvocationResult,
     InvocationType,
     InvokeResponse,
     Throttled,
+    invalid_invocation_type,
+    payload_limit,
 )
 from local.lambda_.names import LATEST, InvalidFunctionReference, parse_function_name
 from local.lambda_.pool import EnvironmentPool, Lane
@@ -36,8 +38,6 @@ __all__ = ["EventQueue", "LambdaService", "UnknownFunction"]
 
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
 INVOCATION_TYPE_HEADER = "X-Amz-Invocation-Type"
-INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
-"""The ``InvocationType`` enum, in botocore's order."""
 VALIDATION_EXCEPTION = "ValidationException"
 _DEFAULT_ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:"
 RATE_EXCEEDED = "Rate Exceeded."
@@ -214,21 +214,14 @@ class LambdaService:
     async def _handle_invoke(self, request: web.Request) -> web.Response:
         invocation_type = request.headers.get(INVOCATION_TYPE_HEADER, "RequestResponse")
         if invocation_type not in INVOCATION_TYPES:
-            # AWS's wording of an enum constraint; that Invoke words this one so is unconfirmed.
-            return _aws_error(
-                400,
-                VALIDATION_EXCEPTION,
-                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' "
-                "failed to satisfy constraint: Member must satisfy enum value set: "
-                f"[{', '.join(INVOCATION_TYPES)}]",
-            )
+            return _aws_error(400, VALIDATION_EXCEPTION, invalid_invocation_type(invocation_type))
         try:
             function = self.resolve(request.match_info["name"], request.query.get("Qualifier"))
         except InvalidFunctionReference as invalid:
             return _aws_error(400, invalid.error_type, str(invalid))
         except UnknownFunction as missing:
             return _aws_error(404, "ResourceNotFoundException", missing.args[0])
-        limit = MAX_ASYNC_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_PAYLOAD_BYTES
+        limit = payload_limit(invocation_type)
         try:
             payload = await request.read() or b"{}"
         except web.HTTPRequestEntityTooLarge:
