@@ -103,3 +103,12 @@ def test_collect_fields_merges_by_response_name_spreading_each_fragment_once():
 
     assert list(selected) == ["a", "b"]
     assert len(selected["a"]) == 2 and len(selected["b"]) == 1
+
+
+def test_fragments_nested_deeper_than_python_recurses_are_refused_not_a_crash():
+    chain = " ".join(f"fragment F{n} on Person {{ friend {{ ...F{n + 1} }} }}" for n in range(3000))
+    query = f"{{ me {{ ...F0 }} }} {chain} fragment F3000 on Person {{ name }}"
+
+    assert refusal(query, depth_limit=10) == [
+        "Validation error of type ValidationError: Validation aborted"
+    ]
