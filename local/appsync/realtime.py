@@ -173,10 +173,11 @@ class RealtimeEndpoint:
             connection.error(None, "MissingIdError", "A start message needs an id.")
             return
         if subscription_id in subscriptions:
+            # AppSync's words, as its users report them.
             connection.error(
                 subscription_id,
                 "DuplicatedOperationError",
-                f"Duplicate subscription id {subscription_id}.",
+                f"Duplicated operation with id {subscription_id}",
             )
             return
         if len(subscriptions) >= self._max_subscriptions:
