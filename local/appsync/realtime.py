@@ -326,7 +326,7 @@ def _connect_headers(header: str | None, offered: list[str]) -> dict[str, Any]:
     try:
         padded = encoded + "=" * (-len(encoded) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_")))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, RecursionError):
         raise ValueError("the auth header is not base64 JSON") from None
     if not isinstance(decoded, dict):
         raise ValueError("the auth header is not a JSON object")
@@ -336,7 +336,7 @@ def _connect_headers(header: str | None, offered: list[str]) -> dict[str, Any]:
 def _message(text: str) -> dict[str, Any] | None:
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for Python is not JSON either
         return None
     return message if isinstance(message, dict) else None
 
@@ -344,7 +344,7 @@ def _message(text: str) -> dict[str, Any] | None:
 def _graphql_request(data: Any) -> GraphQLRequest:
     try:
         document = json.loads(data) if isinstance(data, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if not isinstance(document, dict) or not isinstance(document.get("query"), str):
         raise AppSyncRequestError(

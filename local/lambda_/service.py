@@ -234,7 +234,7 @@ class LambdaService:
             )
         try:
             json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep for Python is not JSON either
             return _aws_error(
                 400, "InvalidRequestContentException", "Could not parse request body into json"
             )

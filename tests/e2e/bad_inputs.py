@@ -248,6 +248,8 @@ _STREAM_REQUEST = (
 SQUARE = 'query { square(number: "3") { square } }'
 DEEP = "{ " + 'square(number: "1") { square ' + "{ square " * 99 + "}" * 99 + " } }"
 ALIASES = "{ " + " ".join(f'a{n}: square(number: "1") {{ square }}' for n in range(20_000)) + " }"
+NESTED = "[" * 100_000 + "]" * 100_000
+"""JSON nested deeper than JSON parsers recurse (Python's; Jackson's default is 1,000 levels)."""
 BOMB = "{ ...F40 } fragment F0 on Query { __typename } " + " ".join(
     f"fragment F{n} on Query {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, 41)
 )
@@ -311,6 +313,12 @@ REST_CASES = [
     _rest(
         "a JSON array",
         _post(b'[{"number": 2}]'),
+        Answer(status=400, error_type="BadRequestException", gist="Invalid request body"),
+        _APIGW_VALIDATION,
+    ),
+    _rest(
+        "JSON nested 100,000 levels deep",
+        _post('{"number": ' + NESTED + "}"),
         Answer(status=400, error_type="BadRequestException", gist="Invalid request body"),
         _APIGW_VALIDATION,
     ),
@@ -468,6 +476,15 @@ INVOKE_CASES = [
     _invoke(
         "an Event payload that is not JSON",
         Invoke(body=b"not json", invocation_type="Event"),
+        Answer(
+            status=400,
+            error_type="InvalidRequestContentException",
+            gist="Could not parse request body into json",
+        ),
+    ),
+    _invoke(
+        "a payload nested 100,000 levels deep",
+        Invoke(body=NESTED),
         Answer(
             status=400,
             error_type="InvalidRequestContentException",
@@ -718,6 +735,16 @@ GRAPHQL_CASES = [
         _MALFORMED,
     ),
     _graphql(
+        "variables nested 100,000 levels deep",
+        GraphQL(body=f'{{"query": "{{ __typename }}", "variables": {{"a": {NESTED}}}}}'),
+        Answer(
+            status=400,
+            error_type="MalformedHttpRequestException",
+            gist="Invalid JSON payload in POST request.",
+        ),
+        _MALFORMED,
+    ),
+    _graphql(
         "an empty body",
         GraphQL(body=b""),
         Answer(
@@ -899,6 +926,22 @@ REALTIME_CASES = [
         Socket(frames=(INIT, "not json")),
         Answer(message_type="error", error_type="MalformedMessage", gist="not a JSON object"),
         "unconfirmed: the protocol is JSON text frames",
+    ),
+    _socket(
+        "a frame nested 100,000 levels deep",
+        Socket(frames=(INIT, NESTED)),
+        Answer(message_type="error", error_type="MalformedMessage", gist="not a JSON object"),
+        "unconfirmed: the protocol is JSON text frames",
+    ),
+    _socket(
+        "data nested 100,000 levels deep",
+        Socket(frames=(INIT, Start(data=NESTED)), answer_to="1"),
+        Answer(
+            message_type="error",
+            error_type="MalformedHttpRequestException",
+            gist="payload.data must be a JSON string",
+        ),
+        "unconfirmed: data is a JSON string of {query, variables}",
     ),
     _socket(
         "a start without an id",

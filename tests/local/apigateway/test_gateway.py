@@ -235,7 +235,15 @@ def test_post_square_with_a_valid_body_invokes_with_its_number(capture: Capture)
 
 
 @pytest.mark.parametrize(
-    "body", ['{"value": 3}', '{"number": 3, "extra": 1}', '{"number": true}', "{not json", ""]
+    "body",
+    [
+        '{"value": 3}',
+        '{"number": 3, "extra": 1}',
+        '{"number": true}',
+        "{not json",
+        "",
+        '{"number": ' + "[" * 100_000 + "]" * 100_000 + "}",  # nested too deep for Python
+    ],
 )
 def test_post_square_with_a_body_breaking_the_model_is_400_and_never_invoked(
     capture: Capture, body: str

@@ -138,6 +138,20 @@ def test_a_payload_over_the_limit_is_aws_413_whatever_its_size(
         )
 
 
+@pytest.mark.parametrize(
+    "payload", [b'{"n": ', b"[" * 100_000 + b"]" * 100_000], ids=["truncated", "nested too deep"]
+)
+def test_a_payload_that_is_not_json_is_invalid_request_content(
+    make_function, lambda_service, payload
+):
+    [(status, error, body)] = invoke_all(
+        make_function, lambda_service, [("worker/invocations", {}, payload)]
+    )
+
+    assert (status, error) == (400, "InvalidRequestContentException")
+    assert body["message"] == "Could not parse request body into json"
+
+
 def test_the_name_patterns_are_botocores():
     invoke = botocore.session.get_session().get_service_model("lambda").operation_model("Invoke")
     members = invoke.input_shape.members
