@@ -234,7 +234,8 @@ class RealtimeEndpoint:
         subscriptions: dict[str, Subscription],
     ) -> None:
         subscription_id = message.get("id")
-        subscription = subscriptions.pop(subscription_id, None) if subscription_id else None
+        is_id = isinstance(subscription_id, str)  # any JSON may come: a list is no dict key
+        subscription = subscriptions.pop(subscription_id, None) if is_id else None
         if subscription is None:
             connection.error(
                 subscription_id,

@@ -123,7 +123,7 @@ class Socket:
     header: Header = Header.KEY
     subprotocols: tuple[str, ...] = ("graphql-ws",)
     frames: tuple[str | bytes | Start, ...] = (INIT,)
-    answer_to: str | None = None
+    answer_to: object = None
     """The id of the message whose answer is the case's (``None``: the first with no id)."""
     nth: int = 1
     """Which answer to that id (the second, for a duplicated start)."""
@@ -856,6 +856,12 @@ REALTIME_CASES = [
         Socket(frames=(INIT, json.dumps({"type": "stop", "id": "nope"})), answer_to="nope"),
         Answer(message_type="error", error_type="UnknownOperationError", gist="nope"),
         "unconfirmed: an error with the stop's id",
+    ),
+    _socket(
+        "stop for an id that is a list, beside a live subscription",
+        Socket(frames=(INIT, Start(), json.dumps({"type": "stop", "id": [1]})), answer_to=[1]),
+        Answer(message_type="error", error_type="UnknownOperationError", gist="[1]"),
+        "unconfirmed: an error with the stop's id, as for any unknown id",
     ),
     _socket(
         "a duplicated start id",

@@ -341,7 +341,7 @@ def _start_frame(stack: RunningStack, start: Start) -> str:
     return json.dumps(message)
 
 
-def _answer(socket: ClientConnection, answer_to: str | None, nth: int) -> Observed:
+def _answer(socket: ClientConnection, answer_to: object, nth: int) -> Observed:
     """The ``nth`` answer to the message with id ``answer_to`` (or with no id), or the close."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     seen = 0
