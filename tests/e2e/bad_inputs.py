@@ -19,6 +19,7 @@ of one is in tests/local/appsync/test_auth.py.
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass, field
 from enum import Enum
@@ -76,6 +77,7 @@ class Invoke:
     """Appended to the function's name in the path (``:nope``), percent-encoded as sent."""
     query: str = ""
     invocation_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     body: Body = b'{"number": "2"}'
 
 
@@ -93,6 +95,7 @@ class GraphQL:
     body: dict | Body
     """A GraphQL request (sent as JSON), or raw bytes."""
     auth: Auth = Auth.API_KEY
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Header(Enum):
@@ -219,6 +222,11 @@ _LAMBDA_REFUSAL = (
     "answers is not documented: we answer the caller's 4xx with Lambda's reason"
 )
 _INVOKE_ERRORS = "Lambda API reference, Invoke, Errors"
+_NO_COMPRESSION = (
+    "API Gateway developer guide, payload compression: a request body is decompressed only "
+    "for an API with compression enabled (minimumCompressionSize); this one has none, so the "
+    "body is read as sent"
+)
 _APPSYNC_VALIDATION = (
     "AppSync answers graphql-java's validation wording; AppSync's team documented HTTP 200 "
     "(2020), this runtime answers 400 as the GraphQL-over-HTTP spec asks (README)"
@@ -341,6 +349,20 @@ REST_CASES = [
         Answer(status=415, gist="Unsupported Media Type"),
         "API Gateway developer guide, passthroughBehavior NEVER: an unmapped content type is "
         "415 Unsupported Media Type",
+    ),
+    _rest(
+        "a gzip-compressed body",
+        _post(gzip.compress(b'{"number": 2}'), **{"Content-Encoding": "gzip"}),
+        Answer(status=400, error_type="BadRequestException", gist="Invalid request body"),
+        _NO_COMPRESSION,
+    ),
+    _rest(
+        "a deflate header on a body that is not deflate",
+        _post(b'{"number": 2}', **{"Content-Encoding": "deflate"}),
+        Answer(status=200, gist='"square":4'),
+        _NO_COMPRESSION + " (and served)",
+        runs=1,
+        accepted=True,
     ),
     _rest(
         "a body over 10 MB",
@@ -490,6 +512,16 @@ INVOKE_CASES = [
             error_type="InvalidRequestContentException",
             gist="Could not parse request body into json",
         ),
+    ),
+    _invoke(
+        "a gzip-compressed payload",
+        Invoke(body=gzip.compress(b'{"number": "2"}'), headers={"Content-Encoding": "gzip"}),
+        Answer(
+            status=400,
+            error_type="InvalidRequestContentException",
+            gist="Could not parse request body into json",
+        ),
+        "unconfirmed: the Invoke API reads the payload as sent; AWS's SDKs never compress it",
     ),
     _invoke(
         "a payload over 6 MB",
@@ -743,6 +775,26 @@ GRAPHQL_CASES = [
             gist="Invalid JSON payload in POST request.",
         ),
         _MALFORMED,
+    ),
+    _graphql(
+        "a gzip-compressed body",
+        GraphQL(
+            body=gzip.compress(b'{"query": "{ __typename }"}'),
+            headers={"Content-Encoding": "gzip"},
+        ),
+        Answer(
+            status=400,
+            error_type="MalformedHttpRequestException",
+            gist="Invalid JSON payload in POST request.",
+        ),
+        "unconfirmed: AppSync documents compressing answers, not reading compressed requests",
+    ),
+    _graphql(
+        "a gzip header on a body that is not gzip",
+        GraphQL(body={"query": "{ __typename }"}, headers={"Content-Encoding": "gzip"}),
+        Answer(status=200, gist='{"data":{"__typename":"Query"}}'),
+        "unconfirmed: the body is read as sent, and served",
+        accepted=True,
     ),
     _graphql(
         "an empty body",

@@ -152,7 +152,7 @@ def _invoke(stack: RunningStack, request: Invoke) -> Observed:
         f"{stack.endpoints['lambda_endpoint_url']}/2015-03-31/functions/"
         f"{urllib.parse.quote(name, safe=':$')}{request.suffix}/invocations"
     )
-    headers = {}
+    headers = dict(request.headers)
     if request.invocation_type is not None:
         headers["X-Amz-Invocation-Type"] = request.invocation_type
     answer = requests.post(
@@ -167,7 +167,7 @@ def _invoke(stack: RunningStack, request: Invoke) -> Observed:
 def _graphql(stack: RunningStack, request: GraphQL) -> Observed:
     body = request.body
     raw = json.dumps(body).encode() if isinstance(body, dict) else _bytes(body)
-    return _graphql_answer(_post_graphql(stack, raw, request.auth))
+    return _graphql_answer(_post_graphql(stack, raw, request.auth, request.headers))
 
 
 def _start_stream(stack: RunningStack, request: StartStream) -> Observed:
@@ -181,9 +181,11 @@ def _start_stream(stack: RunningStack, request: StartStream) -> Observed:
     return _graphql_answer(_post_graphql(stack, raw, Auth.API_KEY))
 
 
-def _post_graphql(stack: RunningStack, body: bytes, auth: Auth) -> requests.Response:
+def _post_graphql(
+    stack: RunningStack, body: bytes, auth: Auth, more: dict[str, str] | None = None
+) -> requests.Response:
     url = stack.endpoints["graphql_url"]
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **(more or {})}
     if auth is Auth.API_KEY:
         headers["x-api-key"] = stack.endpoints["api_key"]
     elif auth is Auth.UNKNOWN_KEY:
