@@ -10,8 +10,9 @@ A few inputs are hostile rather than malformed and AWS serves them (a `start` be
 is a success, recorded as such. Some reach a worker synchronously on AWS too (a path parameter
 only the worker can judge): ``worker_runs`` says how many times; nothing of them is queued.
 The Invoke API queues an `Event` whatever its payload, so the bedrock worker's bad events are
-the opposite case: queued, they fail at once with a ``StreamRequestError`` failure record and
-stream nothing (``queued=True``).
+the opposite case: queued, each attempt fails at once with ``StreamRequestError`` (Lambda
+still makes its two retries), the failure record says why, and nothing is streamed
+(``queued=True``).
 
 An expired API key cannot be held by a live stack (its key lives 1 to 365 days): the refusal
 of one is in tests/local/appsync/test_auth.py.
