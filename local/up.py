@@ -267,7 +267,10 @@ def _function_environment(
 
 
 async def _serve_app(app: web.Application, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+    # Bodies are read as sent, whatever their Content-Encoding: API Gateway decompresses only
+    # for an API with compression enabled (none here), and aiohttp's decoder answered a body
+    # that was not what its header said with a 500, or waited forever for a deflate stream.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2, auto_decompress=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -11,11 +11,16 @@ This module routes, invokes and answers; the stages live beside it: ``method_req
 and validator), ``integration`` (``AWS``), ``lambda_proxy`` (``AWS_PROXY``), with the
 request they share in ``request`` and the failures that stop it in ``failures``.
 
-Local decisions where AWS documents nothing: a request Lambda would refuse (an invocation type
-other than ``RequestResponse``/``Event``/``DryRun``, a payload that is not JSON or over the
-6 MB/1 MB limit), an invoker that raises or answers an error status, and a template that fails
-to render all answer 500 ``Internal server error``; an ``AWS_IAM`` signature is required but not
-verified; throttling, API keys and access logs of the stage are not applied.
+Local decisions where AWS documents nothing (unconfirmed): a request Lambda refuses for what
+the caller sent is the caller's 4xx with Lambda's reason, not a 500: an invocation type other
+than ``RequestResponse``/``Event``/``DryRun`` (the caller's ``InvocationType`` header) and a
+mapped payload that is not JSON are 400, a payload over Lambda's 6 MB/1 MB limit is 413 (in
+the words of API Gateway's execution log, "N byte payload is too large for the
+RequestResponse invocation type (limit M bytes)"); a body over API Gateway's 10 MB is its
+``REQUEST_TOO_LARGE`` gateway response, 413. An invoker that raises or answers an error status
+(a throttle, a missing permission) and a template that fails to render answer 500 ``Internal
+server error``; an ``AWS_IAM`` signature is required but not verified; throttling, API keys and
+access logs of the stage are not applied.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from multidict import CIMultiDict
 
 from local.apigateway.failures import (
     GatewayFailure,
+    bad_request,
     internal_server_error,
     missing_authentication_token,
     service_unavailable,
@@ -48,7 +54,12 @@ from local.apigateway.model import RestModel, rest_model
 from local.apigateway.request import EXECUTION_LOG as LOG
 from local.apigateway.request import JSON, NOT_FORWARDED_HEADERS, IncomingRequest, RoutedRequest
 from local.apigateway.vtl import loads
-from local.lambda_.invocation import EventQueueUnavailable
+from local.lambda_.invocation import (
+    INVOCATION_TYPES,
+    EventQueueUnavailable,
+    invalid_invocation_type,
+    payload_limit,
+)
 
 if TYPE_CHECKING:
     from local.apigateway.model import Integration
@@ -60,10 +71,11 @@ __all__ = ["GatewayFailure", "RestGateway", "create_rest_app"]
 REQUEST_ID_HEADER = "x-amzn-RequestId"
 APIGW_ID_HEADER = "x-amz-apigw-id"
 ERROR_TYPE_HEADER = "x-amzn-ErrorType"
-INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
-MAX_PAYLOAD = {"RequestResponse": 6 * 1024 * 1024, "DryRun": 6 * 1024 * 1024, "Event": 1024 * 1024}
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 """API Gateway's payload limit for REST APIs."""
+REQUEST_TOO_LONG = "Request Too Long"
+"""The ``REQUEST_TOO_LARGE`` gateway response's message (AWS documents its 413, not its
+words: unconfirmed)."""
 
 
 def create_rest_app(capture: Capture, invoker: Invoker) -> web.Application:
@@ -88,7 +100,7 @@ class RestGateway:
             return await self._serve(request, request_id, extended_id)
         except GatewayFailure as failure:
             return _gateway_response(failure, request_id, extended_id)
-        except web.HTTPException:  # aiohttp's own answers, e.g. 413 for a body over 10 MB
+        except web.HTTPException:  # aiohttp's own answers
             raise
         except Exception:
             LOG.exception("(%s) the local gateway failed", request_id)
@@ -182,8 +194,8 @@ class RestGateway:
             raise internal_server_error()
         refusal = _lambda_refusal(payload, invocation_type)
         if refusal:
-            LOG.error("(%s) Lambda invocation failed: %s", call.request_id, refusal)
-            raise internal_server_error()
+            LOG.error("(%s) Lambda invocation failed: %s", call.request_id, refusal.message)
+            raise refusal
         try:
             async with asyncio.timeout(integration.timeout_ms / 1000):
                 response = await self._invoker.invoke(
@@ -211,12 +223,16 @@ class RestGateway:
 
 async def _incoming(request: web.Request, raw_rest: str) -> IncomingRequest:
     server = request.transport.get_extra_info("sockname") if request.transport else None
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise GatewayFailure(413, REQUEST_TOO_LONG) from None
     return IncomingRequest(
         method=request.method,
         path="/" + unquote(raw_rest),
         headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers],
         query=list(request.query.items()),
-        body=await request.read(),
+        body=body,
         source_ip=request.remote or "",
         host=request.host,
         scheme=request.scheme,
@@ -225,19 +241,23 @@ async def _incoming(request: web.Request, raw_rest: str) -> IncomingRequest:
     )
 
 
-def _lambda_refusal(payload: bytes, invocation_type: str) -> str | None:
-    """What Lambda's Invoke API would refuse before running anything, if anything."""
+def _lambda_refusal(payload: bytes, invocation_type: str) -> GatewayFailure | None:
+    """What Lambda's Invoke API would refuse before running anything, if anything: the
+    caller's 4xx, since what the caller sent is the reason."""
     if invocation_type not in INVOCATION_TYPES:
-        return f"InvalidParameterValueException: invalid invocation type {invocation_type!r}"
-    if len(payload) > MAX_PAYLOAD[invocation_type]:
-        return f"RequestEntityTooLargeException: {len(payload)} bytes for {invocation_type}"
+        return bad_request(invalid_invocation_type(invocation_type))
+    limit = payload_limit(_invocation_type(invocation_type))
+    if len(payload) > limit:
+        return GatewayFailure(
+            413,
+            f"{len(payload)} byte payload is too large for the {invocation_type} invocation "
+            f"type (limit {limit} bytes)",
+        )
     if payload.strip():
         try:
             loads(payload)
         except ValueError as error:
-            return (
-                f"InvalidRequestContentException: Could not parse request body into json: {error}"
-            )
+            return bad_request(f"Could not parse request body into json: {error}")
     return None
 
 

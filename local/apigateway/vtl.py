@@ -100,8 +100,14 @@ def render(
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON as API Gateway reads payloads: numbers keep every digit."""
-    return json.loads(text, parse_float=Decimal, parse_int=_integer)
+    """Parse JSON as API Gateway reads payloads: numbers keep every digit.
+
+    Raises ``ValueError`` for text that is not JSON, nested too deep for Python included.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, parse_int=_integer)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def dumps(value: Any) -> str:

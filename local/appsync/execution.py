@@ -12,7 +12,6 @@ then registered with the hub by the real-time endpoint.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -24,11 +23,9 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
     GraphQLResolveInfo,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -51,6 +48,7 @@ from local.appsync.errors import (
 )
 from local.appsync.filters import FilterError, check_filter
 from local.appsync.resolvers import Effects, ResolverRunner
+from local.appsync.selections import collect_fields, subfields
 from local.appsync.validation import VALIDATION_ERROR, DocumentError, parse_document
 
 if TYPE_CHECKING:
@@ -65,7 +63,7 @@ log = logging.getLogger(__name__)
 EXECUTION_SECONDS = 30.0
 """AppSync's hard limit on a request's execution time."""
 DOCUMENT_CACHE = 512
-"""Checked documents kept, by query text (a refused one raises again, it is not kept)."""
+"""Checked documents kept, by query text, oldest out first (a refused one is not kept)."""
 
 _NON_NULL = re.compile(r"^Cannot return null for non-nullable field (\w+)\.(\w+)\.$")
 _BAD_VARIABLE = re.compile(
@@ -124,7 +122,7 @@ class Executor:
         self._hub = hub
         self._timeout = timeout_seconds
         self._access = field_access(api.schema, api.default_auth.mode)
-        self._checked_documents = functools.lru_cache(maxsize=DOCUMENT_CACHE)(self._check_document)
+        self._documents: dict[str, DocumentNode] = {}
         self._roots = {
             root.name
             for root in (
@@ -141,7 +139,7 @@ class Executor:
         """AppSync's answer to a query or mutation; raises :class:`DocumentError` (400) for a
         document that does not parse or validate, :class:`AppSyncRequestError` for one that
         cannot run over HTTP."""
-        document = self._document(request.query)
+        document = await self._document(request.query)
         operation = self._operation(document, request.operation_name)
         if operation.operation == OperationType.SUBSCRIPTION:
             raise AppSyncRequestError(
@@ -191,7 +189,7 @@ class Executor:
     async def subscribe(self, request: GraphQLRequest, caller: Caller) -> SubscriptionRequest:
         """Check a subscription and run its resolver; raises :class:`DocumentError` or
         :class:`FieldError` (the real-time endpoint answers both with an ``error``)."""
-        document = self._document(request.query)
+        document = await self._document(request.query)
         operation = self._operation(document, request.operation_name)
         if operation.operation != OperationType.SUBSCRIPTION:
             raise AppSyncRequestError(
@@ -202,7 +200,8 @@ class Executor:
         subscription = self.api.schema.subscription_type
         assert subscription is not None  # validation found the field on it
         fragments = _fragments(document)
-        (node,) = _fields(operation.selection_set, fragments)
+        (group,) = collect_fields([operation.selection_set], fragments).values()  # validated
+        node = group[0]
         name = node.name.value
         variables = self._variables(operation, request.variables or {})
         arguments = get_argument_values(subscription.fields[name], node, variables)
@@ -290,10 +289,18 @@ class Executor:
 
     # -- the steps around execution ----------------------------------------------------------
 
-    def _document(self, query: str) -> DocumentNode:
-        """The checked document; the same query text is parsed and validated once (its AST is
-        never changed), as clients send the same few operations again and again."""
-        return self._checked_documents(query)
+    async def _document(self, query: str) -> DocumentNode:
+        """The parsed, validated document. The same query text is checked once (its AST is never
+        changed; clients send the same few operations again and again); a new one is checked in
+        a worker thread, as a large document takes seconds of CPU and the other requests must
+        keep being served meanwhile."""
+        document = self._documents.get(query)
+        if document is None:
+            document = await asyncio.to_thread(self._check_document, query)
+            if len(self._documents) >= DOCUMENT_CACHE:
+                self._documents.pop(next(iter(self._documents)))
+            self._documents[query] = document
+        return document
 
     def _check_document(self, query: str) -> DocumentNode:
         return parse_document(
@@ -327,10 +334,11 @@ class Executor:
     def _publish(
         self, operation: OperationDefinitionNode, state: _Request, data: Mapping[str, Any]
     ) -> None:
-        for node in _fields(operation.selection_set, state.fragments):
-            value = data.get(node.alias.value if node.alias else node.name.value)
+        selected = collect_fields([operation.selection_set], state.fragments)
+        for response_name, group in selected.items():
+            value = data.get(response_name)
             if value is not None:
-                self._hub.publish(node.name.value, value)
+                self._hub.publish(group[0].name.value, value)
         for invalidation in state.effects.invalidations:
             self._hub.invalidate(
                 str(invalidation.get("subscriptionField")), invalidation.get("payload") or {}
@@ -375,37 +383,22 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
-def _fields(
-    selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
-) -> list[FieldNode]:
-    found: list[FieldNode] = []
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            found.append(selection)
-        elif isinstance(selection, InlineFragmentNode):
-            found += _fields(selection.selection_set, fragments)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-            found += _fields(fragments[selection.name.value].selection_set, fragments)
-    return found
-
-
 def _selection_list(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    prefix: str = "",
+    selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
 ) -> list[str]:
     """AppSync's ``ctx.info.selectionSetList``: every selected field, nested as ``a/b``."""
-    listed: list[str] = []
-    for node in _fields(selection_set, fragments):
-        if node.name.value.startswith("__"):
-            continue
-        path = f"{prefix}{node.name.value}"
-        if path not in listed:
-            listed.append(path)
-        listed += [
-            p for p in _selection_list(node.selection_set, fragments, f"{path}/") if p not in listed
-        ]
-    return listed
+    listed: dict[str, None] = {}
+
+    def walk(selected: dict[str, list[FieldNode]], prefix: str) -> None:
+        for group in selected.values():
+            name = group[0].name.value
+            if name.startswith("__"):
+                continue
+            listed.setdefault(f"{prefix}{name}")
+            walk(subfields(group, fragments), f"{prefix}{name}/")
+
+    walk(collect_fields([selection_set], fragments), "")
+    return list(listed)
 
 
 def _checked(document: dict[str, Any] | None) -> list[list[dict[str, Any]]] | None:

@@ -121,7 +121,7 @@ def _graphql_request(body: bytes) -> GraphQLRequest:
     unparsable = AppSyncRequestError(400, MALFORMED_REQUEST, "Unable to parse GraphQL query.")
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for Python is not JSON either
         raise AppSyncRequestError(
             400, MALFORMED_REQUEST, "Invalid JSON payload in POST request."
         ) from None

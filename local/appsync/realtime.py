@@ -58,7 +58,6 @@ MAX_QUEUED_MESSAGES = 10_000
 """A client this far behind is disconnected rather than buffered without bound."""
 CONNECTION_ERROR_TYPE = "com.amazonaws.deepdish.graphql.auth#UnauthorizedException"
 REFUSED_GRACE_SECONDS = 5.0
-REFUSED_GRACE_SECONDS = 5.0
 
 
 class RealtimeEndpoint:
@@ -175,10 +174,11 @@ class RealtimeEndpoint:
             connection.error(None, "MissingIdError", "A start message needs an id.")
             return
         if subscription_id in subscriptions:
+            # AppSync's words, as its users report them.
             connection.error(
                 subscription_id,
                 "DuplicatedOperationError",
-                f"Duplicate subscription id {subscription_id}.",
+                f"Duplicated operation with id {subscription_id}",
             )
             return
         if len(subscriptions) >= self._max_subscriptions:
@@ -232,7 +232,8 @@ class RealtimeEndpoint:
         subscriptions: dict[str, Subscription],
     ) -> None:
         subscription_id = message.get("id")
-        subscription = subscriptions.pop(subscription_id, None) if subscription_id else None
+        is_id = isinstance(subscription_id, str)  # any JSON may come: a list is no dict key
+        subscription = subscriptions.pop(subscription_id, None) if is_id else None
         if subscription is None:
             connection.error(
                 subscription_id,
@@ -324,7 +325,7 @@ def _connect_headers(header: str | None, offered: list[str]) -> dict[str, Any]:
     try:
         padded = encoded + "=" * (-len(encoded) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_")))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, RecursionError):
         raise ValueError("the auth header is not base64 JSON") from None
     if not isinstance(decoded, dict):
         raise ValueError("the auth header is not a JSON object")
@@ -334,7 +335,7 @@ def _connect_headers(header: str | None, offered: list[str]) -> dict[str, Any]:
 def _message(text: str) -> dict[str, Any] | None:
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for Python is not JSON either
         return None
     return message if isinstance(message, dict) else None
 
@@ -342,7 +343,7 @@ def _message(text: str) -> dict[str, Any] | None:
 def _graphql_request(data: Any) -> GraphQLRequest:
     try:
         document = json.loads(data) if isinstance(data, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if not isinstance(document, dict) or not isinstance(document.get("query"), str):
         raise AppSyncRequestError(

@@ -21,7 +21,7 @@ from local.cloud.functions import LocalFunction
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyLimits
 from local.lambda_.environment import ExecutionEnvironment
 from local.lambda_.invocation import (
-    MAX_ASYNC_PAYLOAD_BYTES,
+    INVOCATION_TYPES,
     MAX_SYNC_PAYLOAD_BYTES,
     EnvironmentUnavailable,
     EventQueueUnavailable,
@@ -29,12 +29,18 @@ from local.lambda_.invocation import (
     InvocationType,
     InvokeResponse,
     Throttled,
+    invalid_invocation_type,
+    payload_limit,
 )
+from local.lambda_.names import LATEST, InvalidFunctionReference, parse_function_name
 from local.lambda_.pool import EnvironmentPool, Lane
 
 __all__ = ["EventQueue", "LambdaService", "UnknownFunction"]
 
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
+INVOCATION_TYPE_HEADER = "X-Amz-Invocation-Type"
+VALIDATION_EXCEPTION = "ValidationException"
+_DEFAULT_ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:"
 RATE_EXCEEDED = "Rate Exceeded."
 """The message of every concurrency throttle (429 TooManyRequestsException)."""
 
@@ -71,6 +77,8 @@ class LambdaService:
         max_environments: int | None = None,
     ) -> None:
         self.functions = dict(functions)
+        any_arn = next((f.arn for f in self.functions.values()), _DEFAULT_ARN_PREFIX)
+        self._arn_prefix = any_arn.rsplit(":function:", 1)[0] + ":function:"
         self.events: EventQueue | None = None
         self._environment_for = environment_for
         self._log_dir = log_dir
@@ -87,14 +95,25 @@ class LambdaService:
     def log_path(self, function_name: str) -> Path:
         return self._log_dir / f"{function_name}.log"
 
-    def resolve(self, name_or_arn: str) -> LocalFunction:
-        """A function by name, full ARN or partial ARN (``…:function:<name>[:$LATEST]``)."""
-        name = name_or_arn
-        if ":function:" in name_or_arn:
-            name = name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
-        if name not in self.functions:
-            raise UnknownFunction(name_or_arn)
-        return self.functions[name]
+    def resolve(self, name_or_arn: str, qualifier: str | None = None) -> LocalFunction:
+        """A function by name, partial or full ARN, at ``$LATEST`` (its only version).
+
+        Raises :class:`UnknownFunction` (AWS's 404, its message naming the function's full
+        ARN) and :class:`~local.lambda_.names.InvalidFunctionReference` (a 400).
+        """
+        ref = parse_function_name(name_or_arn, qualifier)
+        function = self.functions.get(ref.name)
+        region, account = (function.arn if function else self._arn_prefix).split(":")[3:5]
+        if (
+            function is None
+            or ref.region not in (None, region)
+            or ref.account not in (None, account)
+            or ref.qualifier not in (None, LATEST)
+        ):
+            arn = f"arn:aws:lambda:{ref.region or region}:{ref.account or account}:function:"
+            arn += ref.name + (f":{ref.qualifier}" if ref.qualifier else "")
+            raise UnknownFunction(f"Function not found: {arn}")
+        return function
 
     async def invoke(
         self,
@@ -197,20 +216,21 @@ class LambdaService:
         return self._logs[name]
 
     async def _handle_invoke(self, request: web.Request) -> web.Response:
-        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
-            return _aws_error(
-                400, "InvalidParameterValueException", f"Invalid invocation type {invocation_type}"
-            )
+        invocation_type = request.headers.get(INVOCATION_TYPE_HEADER, "RequestResponse")
+        if invocation_type not in INVOCATION_TYPES:
+            return _aws_error(400, VALIDATION_EXCEPTION, invalid_invocation_type(invocation_type))
         try:
-            function = self.resolve(request.match_info["name"])
+            function = self.resolve(request.match_info["name"], request.query.get("Qualifier"))
+        except InvalidFunctionReference as invalid:
+            return _aws_error(400, invalid.error_type, str(invalid))
         except UnknownFunction as missing:
-            return _aws_error(
-                404, "ResourceNotFoundException", f"Function not found: {missing.args[0]}"
-            )
-        payload = await request.read() or b"{}"
-        limit = MAX_ASYNC_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_PAYLOAD_BYTES
-        if len(payload) > limit:
+            return _aws_error(404, "ResourceNotFoundException", missing.args[0])
+        limit = payload_limit(invocation_type)
+        try:
+            payload = await request.read() or b"{}"
+        except web.HTTPRequestEntityTooLarge:
+            payload = None
+        if payload is None or len(payload) > limit:
             return _aws_error(
                 413,
                 "RequestEntityTooLargeException",
@@ -218,7 +238,7 @@ class LambdaService:
             )
         try:
             json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep for Python is not JSON either
             return _aws_error(
                 400, "InvalidRequestContentException", "Could not parse request body into json"
             )

@@ -235,7 +235,15 @@ def test_post_square_with_a_valid_body_invokes_with_its_number(capture: Capture)
 
 
 @pytest.mark.parametrize(
-    "body", ['{"value": 3}', '{"number": 3, "extra": 1}', '{"number": true}', "{not json", ""]
+    "body",
+    [
+        '{"value": 3}',
+        '{"number": 3, "extra": 1}',
+        '{"number": true}',
+        "{not json",
+        "",
+        '{"number": ' + "[" * 100_000 + "]" * 100_000 + "}",  # nested too deep for Python
+    ],
 )
 def test_post_square_with_a_body_breaking_the_model_is_400_and_never_invoked(
     capture: Capture, body: str
@@ -278,6 +286,63 @@ def test_an_undeclared_stage_route_or_method_is_403_missing_authentication_token
     assert reply.status == 403
     assert reply.json() == {"message": "Missing Authentication Token"}
     assert reply.headers["x-amzn-RequestId"]
+    assert lambda_.calls == []
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "message"),
+    [
+        (
+            "/api/square/12",
+            {"InvocationType": "Bogus"},
+            400,
+            "1 validation error detected: Value 'Bogus' at 'invocationType' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+        ),
+        # escapeJavaScript writes ' as \', which is not JSON: Lambda cannot parse the payload.
+        (
+            "/api/square/it's",
+            {"InvocationType": "Event"},
+            400,
+            "Could not parse request body into json: ",
+        ),
+    ],
+    ids=["unknown invocation type", "mapped payload not JSON"],
+)
+def test_what_lambda_would_refuse_of_the_callers_request_is_their_4xx_and_never_invoked(
+    capture: Capture, path: str, headers: dict[str, str], status: int, message: str
+) -> None:
+    lambda_ = FakeLambda()
+    reply = _call(capture, lambda_, "GET", path, headers=headers)
+    assert reply.status == status
+    assert reply.json()["message"].startswith(message)
+    assert lambda_.calls == []
+
+
+def test_a_body_over_lambdas_limit_is_413_and_over_api_gateways_too(capture: Capture) -> None:
+    lambda_ = FakeLambda()
+    over_lambda = b'{"number": "' + b"1" * (6 * 1024 * 1024) + b'"}'
+    over_gateway = b'{"number": "' + b"1" * (10 * 1024 * 1024) + b'"}'
+    event = {**JSON_BODY, "InvocationType": "Event"}
+    over_event = b'{"number": "' + b"1" * (1024 * 1024) + b'"}'
+
+    lambda_reply = _call(
+        capture, lambda_, "POST", "/api/square", headers=JSON_BODY, data=over_lambda
+    )
+    event_reply = _call(capture, lambda_, "POST", "/api/square", headers=event, data=over_event)
+    gateway_reply = _call(
+        capture, lambda_, "POST", "/api/square", headers=JSON_BODY, data=over_gateway
+    )
+
+    assert lambda_reply.status == event_reply.status == gateway_reply.status == 413
+    assert lambda_reply.json() == {
+        "message": f"{len(over_lambda)} byte payload is too large for the RequestResponse "
+        "invocation type (limit 6291456 bytes)"
+    }
+    assert event_reply.json()["message"].endswith(
+        "for the Event invocation type (limit 1048576 bytes)"
+    )
+    assert gateway_reply.json() == {"message": "Request Too Long"}
     assert lambda_.calls == []
 
 

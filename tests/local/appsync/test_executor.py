@@ -448,6 +448,24 @@ def test_subscribers_get_a_mutations_result_when_their_arguments_match(parts):
     ]
 
 
+def test_a_field_selected_twice_is_one_subscription_and_one_publication(parts):
+    executor, hub = parts
+    inbox = subscribe(
+        executor, hub, 'subscription { onNote(room: "r") { room } onNote(room: "r") { text } }'
+    )
+
+    run(
+        executor,
+        'mutation { notify(room: "r", severity: 1, text: "once") { room text } '
+        '...Again } fragment Again on Mutation { notify(room: "r", severity: 1, text: "once") '
+        "{ room } }",
+    )
+
+    assert [m["payload"]["data"] for m in inbox.messages] == [
+        {"onNote": {"room": "r", "text": "once"}}
+    ]
+
+
 def test_a_field_the_mutation_did_not_select_reaches_subscribers_as_null(parts):
     executor, hub = parts
     inbox = subscribe(executor, hub, "subscription { onNote { room text } }")
