@@ -27,7 +27,7 @@ def plot_ack_latency(rows: list[dict[str, Any]], path: Path) -> Path:
             latencies = [ms for _, ms in r["cdf"]]
             percentiles = [p for p, _ in r["cdf"]]
             baseline = r["kind"] == "baseline"
-            label = f"baseline, before the {r['group']} rows" if baseline else r["label"]
+            label = f"baseline, {r['group']} group" if baseline else r["label"]
             axis.plot(latencies, percentiles, "--" if baseline else "-", label=label)
         axis.set_xscale("log")
         axis.set_xlabel("latency (ms, log scale)")

@@ -25,6 +25,7 @@ from gql.transport.appsync_auth import AppSyncApiKeyAuthentication
 from gql.transport.appsync_websockets import AppSyncWebsocketsTransport
 
 from bench.tcp_watch import ConnectionWatch
+from workloads.bedrock.model_ids import default_model_id
 
 if TYPE_CHECKING:
     from bench.stack import BenchStack
@@ -43,10 +44,11 @@ SAMPLE_MAX_TOKENS = 30
 """The latency samples stop early: only the first chunk matters to them."""
 SUBSCRIBED_SECONDS = 0.5
 STREAM_TIMEOUT_SECONDS = 60
-MODEL_ID = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def measure_streaming(stack: BenchStack, first_token_seconds: float) -> dict[str, Any]:
+    if not ConnectionWatch.available():
+        raise RuntimeError("the first-token figure reads Linux's socket table (sock_diag)")
     watch = ConnectionWatch(stack.ports.bedrock)
     try:
         return asyncio.run(_measure(stack, watch, first_token_seconds))
@@ -138,7 +140,7 @@ def _bare_first_delta(endpoints: dict[str, Any], watch: ConnectionWatch) -> dict
     )
     watch.arm()
     answer = bedrock.converse_stream(
-        modelId=MODEL_ID,
+        modelId=default_model_id(endpoints["region"]),  # the worker's, as the dev stack sets none
         messages=[{"role": "user", "content": [{"text": PROMPT}]}],
         inferenceConfig={"maxTokens": SAMPLE_MAX_TOKENS},
     )
