@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 NODE_MODULES := node_modules/.installed
 
-.PHONY: run preview test lint format clean browser
+.PHONY: run preview test lint format clean browser bench wrk
 
 run: export ACKFLOW_EXIT_WITH_PARENT := 1
 run: $(SYNCED)  ## Run the product: the dev stack, served on this machine (Ctrl-C stops)
@@ -37,6 +37,21 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else \
 	    echo "the browser test needs Chromium: sudo apt-get install chromium"; \
+	  fi; \
+	}
+
+bench: $(SYNCED) wrk  ## Measure every figure beside its baseline; writes bench/results/
+	$(VENV)/bin/python -m bench
+
+# The bench's HTTP load client is Debian's wrk: installed here when make runs as root on
+# Debian, else the command is printed.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's wrk for make bench"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "make bench needs wrk: sudo apt-get install wrk"; \
 	  fi; \
 	}
 

@@ -1,1 +1,1 @@
-"""Load generators and baselines for the local runtime (``make bench`` builds on them)."""
+"""``make bench``: the figures of issue 10, each beside a baseline measured in the same run."""

@@ -1,134 +1,194 @@
-"""A burst of ``Event`` invocations against a running ``ackflow up``, drained to the end.
+"""The burst figure: 10,000 Event invocations of the squaring worker through the Invoke API,
+drained from its destination queues as they arrive; and delivery's baseline, a bare loop of
+SQS SendMessageBatch against the same moto.
 
-Sends ``count`` events (32 concurrent by default) through the Invoke API or a REST route,
-then waits until every one is done and its records are delivered, reading the engine's
-SQLite file read-only (as ``ackflow events`` does). Reports the ack rate, and the end-to-end
-rate: events from the first acceptance to the last destination record taken.
-
-    python -m bench.burst --state-dir .ackflow --stack dev --count 10000 [--via rest]
+The requests go out from an aiohttp client (32 at a time), each signed with SigV4 over its own
+payload: wrk cannot sign a body that changes with every request. Each event carries its own
+number, so every record found in a queue names the event it is for.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import collections
 import json
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bench.load import LoadResult, run_load
-from local.async_invoke.stats import open_read_only, read_snapshot
+import aiohttp
 
-__all__ = ["BurstResult", "burst"]
+from bench.queues import QueueReader, purge
+from bench.signing import invoke_url, sigv4_headers
 
+if TYPE_CHECKING:
+    from bench.stack import BenchStack
 
-@dataclass
-class BurstResult:
-    acks: LoadResult
-    drain_seconds: float
-    """From the first event received to the last of their messages delivered."""
-    conditions: dict[str, int]
-    undelivered: int
+__all__ = ["BURST_EVENTS", "measure_burst", "measure_send_message_batch"]
 
-    @property
-    def events_per_second(self) -> float:
-        return self.acks.statuses.get(202, 0) / self.drain_seconds if self.drain_seconds else 0.0
-
-    def summary(self) -> str:
-        return (
-            f"acks: {self.acks.summary()}\n"
-            f"drained {sum(self.conditions.values())} events in {self.drain_seconds:.1f} s: "
-            f"{self.events_per_second:,.0f} events/s end to end; conditions {self.conditions}; "
-            f"undelivered {self.undelivered}"
-        )
+BURST_EVENTS = 10_000
+CONCURRENCY = 32
+FIRST_NUMBER = 10**12
+"""Event i squares FIRST_NUMBER + i, so records of earlier figures are told apart."""
+WAIT_CAP_SECONDS = 180
+"""After the last ack, wait at most this long for every event to be accounted for..."""
+STALL_SECONDS = 30
+"""...or this long without a new record."""
+BUCKET_SECONDS = 0.5
+BASELINE_SECONDS = 3.0
+BASELINE_QUEUE = "ackflow-bench-send-message-batch"
 
 
-async def burst(
-    state_dir: Path,
-    function: str | None = None,
-    *,
-    count: int,
-    concurrency: int = 32,
-    via: str = "invoke",
-    timeout: float = 600.0,
-) -> BurstResult:
-    endpoints = json.loads((state_dir / "endpoints.json").read_text())
-    function = function or endpoints["workloads"]["squaring"]["function_name"]
+def measure_burst(stack: BenchStack) -> dict[str, Any]:
+    """Send the burst, drain it, and say what became of each event, with a timeline."""
+    sqs = stack.client("sqs")
+    urls = {c: stack.queue("squaring", c) for c in ("success", "failure")}
+    purge(sqs, urls)
+    reader = QueueReader(lambda: stack.client("sqs"), urls, threads_per_queue=3)
+    reader.start()
     started = time.time()
-    if via == "rest":
-        acks = await run_load(
-            lambda n: f"{endpoints['rest_url']}/square/{n}",
-            count=count,
-            concurrency=concurrency,
-            headers={"InvocationType": "Event"},
-        )
-    else:
-        url = f"{endpoints['lambda_endpoint_url']}/2015-03-31/functions/{function}/invocations"
-        acks = await run_load(
-            url,
-            count=count,
-            concurrency=concurrency,
-            method="POST",
-            headers={"X-Amz-Invocation-Type": "Event"},
-            body=lambda n: json.dumps({"number": str(n)}).encode(),
-        )
-    if not acks.statuses.get(202):
-        raise RuntimeError(f"no event was acknowledged: {dict(acks.statuses)}")
-    db = open_read_only(state_dir / "events.sqlite3")
+    acks = asyncio.run(_send(stack.endpoints, stack.function("squaring")))
+    submitted = time.time()
+    accepted = {i for i, (status, _) in acks.items() if status == 202}
+    outcome, finished = _wait_for(reader, accepted, submitted)
+    reader.stop()
+    return _summary(acks, outcome, started, submitted, finished, reader)
+
+
+async def _send(endpoints: dict[str, Any], function: str) -> dict[int, tuple[int, float]]:
+    """Event i → (the HTTP status of its ack, ``time.time()`` of the ack)."""
+    url = invoke_url(endpoints, function)
+    pending = iter(range(BURST_EVENTS))
+    acks: dict[int, tuple[int, float]] = {}
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def send_next() -> None:
+            for i in pending:
+                body = json.dumps({"number": str(FIRST_NUMBER + i)})
+                headers = sigv4_headers(
+                    endpoints, url, body, "lambda", {"X-Amz-Invocation-Type": "Event"}
+                )
+                async with session.post(url, data=body, headers=headers) as answer:
+                    await answer.read()
+                    acks[i] = (answer.status, time.time())
+
+        await asyncio.gather(*(send_next() for _ in range(CONCURRENCY)))
+    return acks
+
+
+def _event_of(record: dict[str, Any]) -> int | None:
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            stats = read_snapshot(db).functions.get(function)
-            if stats and not stats.backlog and not stats.deliveries_pending:
-                break
-            await asyncio.sleep(0.5)
-        first, last_done, last_sent = db.execute(
-            "SELECT min(received_at), max(finished_at),"
-            " (SELECT max(done_at) FROM deliveries AS d JOIN events AS e USING (request_id)"
-            "  WHERE e.function_name = ? AND e.received_at >= ?)"
-            " FROM events WHERE function_name = ? AND received_at >= ?",
-            (function, started, function, started),
-        ).fetchone()
-        conditions = dict(
-            db.execute(
-                "SELECT condition, count(*) FROM events WHERE function_name = ?"
-                " AND received_at >= ? GROUP BY condition",
-                (function, started),
-            ).fetchall()
-        )
-        stats = read_snapshot(db).functions.get(function)
+        index = int(record["requestPayload"]["number"]) - FIRST_NUMBER
+    except (KeyError, TypeError, ValueError):
+        return None
+    return index if 0 <= index < BURST_EVENTS else None
+
+
+def _wait_for(
+    reader: QueueReader, accepted: set[int], submitted: float
+) -> tuple[dict[int, str], float]:
+    """Event → its first record's condition, once all are accounted for or the wait ends."""
+    outcome: dict[int, str] = {}
+    seen = 0
+    last_progress = time.time()
+    while True:
+        for item in reader.received[seen:]:
+            index = _event_of(item.record)
+            if index is not None:
+                outcome.setdefault(index, item.record["requestContext"]["condition"])
+        if len(reader.received) > seen:
+            seen, last_progress = len(reader.received), time.time()
+        now = time.time()
+        if (
+            accepted <= outcome.keys()
+            or now - submitted > WAIT_CAP_SECONDS
+            or now - last_progress > STALL_SECONDS
+        ):
+            return outcome, now
+        time.sleep(0.2)
+
+
+def _summary(
+    acks: dict[int, tuple[int, float]],
+    outcome: dict[int, str],
+    started: float,
+    submitted: float,
+    finished: float,
+    reader: QueueReader,
+) -> dict[str, Any]:
+    accepted = {i for i, (status, _) in acks.items() if status == 202}
+    conditions = collections.Counter(outcome.values())
+    per_event = collections.Counter(
+        index for item in reader.received if (index := _event_of(item.record)) is not None
+    )
+    success_times = sorted(
+        item.at
+        for item in reader.received
+        if item.record["requestContext"]["condition"] == "Success"
+        and _event_of(item.record) is not None
+    )
+    all_in = accepted <= outcome.keys()
+    drained = (success_times[-1] if success_times else finished) - started
+    return {
+        "events": BURST_EVENTS,
+        "accepted": len(accepted),
+        "refused": dict(collections.Counter(s for s, _ in acks.values() if s != 202)),
+        "submit_seconds": round(submitted - started, 2),
+        "ack_rate": round(len(acks) / (submitted - started), 1),
+        "success": conditions.get("Success", 0),
+        "failure_conditions": {c: n for c, n in conditions.items() if c != "Success"},
+        "aged_out": conditions.get("EventAgeExceeded", 0),
+        "duplicates": sum(n - 1 for n in per_event.values() if n > 1),
+        "unaccounted": len(accepted - outcome.keys()),
+        "unaccounted_numbers": [FIRST_NUMBER + i for i in sorted(accepted - outcome.keys())[:20]],
+        "reader_errors": reader.errors[:20],
+        "all_accounted": all_in,
+        "seconds_until_accounted": round(finished - started, 2) if all_in else None,
+        "waited_seconds": round(finished - started, 2),
+        "success_per_second": round(conditions.get("Success", 0) / drained, 1) if drained else 0,
+        "timeline": _timeline(acks, reader, started),
+    }
+
+
+def _timeline(
+    acks: dict[int, tuple[int, float]], reader: QueueReader, started: float
+) -> dict[str, list[float]]:
+    """Per BUCKET_SECONDS from the first request: acks, success and failure records per second."""
+    series: dict[str, collections.Counter[int]] = {
+        "accepted": collections.Counter(),
+        "success": collections.Counter(),
+        "failure": collections.Counter(),
+    }
+    for status, at in acks.values():
+        if status == 202:
+            series["accepted"][int((at - started) / BUCKET_SECONDS)] += 1
+    for item in reader.received:
+        if _event_of(item.record) is not None:
+            series[item.queue][int((item.at - started) / BUCKET_SECONDS)] += 1
+    buckets = max((max(c, default=0) for c in series.values()), default=0) + 1
+    return {
+        "bucket_seconds": [round(b * BUCKET_SECONDS, 2) for b in range(buckets)],
+        **{
+            name: [counts.get(b, 0) / BUCKET_SECONDS for b in range(buckets)]
+            for name, counts in series.items()
+        },
+    }
+
+
+def measure_send_message_batch(stack: BenchStack, record_bytes: int = 700) -> dict[str, Any]:
+    """Messages per second that one loop of SendMessageBatch (10 a call) gets into moto."""
+    sqs = stack.client("sqs")
+    url = sqs.create_queue(QueueName=BASELINE_QUEUE)["QueueUrl"]
+    body = json.dumps({"record": "x" * record_bytes})  # the size of a destination record
+    sent = 0
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < BASELINE_SECONDS:
+            sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)]
+            )
+            sent += 10
+        seconds = time.monotonic() - started
     finally:
-        db.close()
-    end = max(t for t in (last_done, last_sent) if t is not None)
-    return BurstResult(
-        acks=acks,
-        drain_seconds=end - first,
-        conditions=conditions,
-        undelivered=stats.deliveries_pending if stats else 0,
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--state-dir", type=Path, default=Path(".ackflow"))
-    parser.add_argument("--stack", default="dev")
-    parser.add_argument("--function", help="default: the squaring worker")
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--via", choices=("invoke", "rest"), default="invoke")
-    args = parser.parse_args()
-    result = asyncio.run(
-        burst(
-            args.state_dir / args.stack,
-            args.function,
-            count=args.count,
-            concurrency=args.concurrency,
-            via=args.via,
-        )
-    )
-    print(result.summary())
-
-
-if __name__ == "__main__":
-    main()
+        sqs.delete_queue(QueueUrl=url)
+    return {"messages": sent, "seconds": round(seconds, 3), "rate": round(sent / seconds, 1)}

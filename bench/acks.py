@@ -1,0 +1,193 @@
+"""The ack figures: p50/p99 and rate at 1 and 32 concurrent, sync and async, through REST, the
+Invoke API and GraphQL, each group with the bare baseline server measured beside it.
+
+wrk sends the requests (they repeat exactly: the Invoke API's are signed once with SigV4 and
+resent within its five minutes, as AWS accepts). Before each run one request is checked by
+hand, so a figure is never the speed of an error.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bench.signing import invoke_url, sigv4_headers
+from bench.wrk import WrkResult, run_wrk
+
+__all__ = [
+    "CONCURRENCY",
+    "AckCase",
+    "ack_cases",
+    "baseline_case",
+    "measure_case",
+]
+
+CONCURRENCY = (1, 32)
+SECONDS = 3.0
+ASYNC_CAP = {1: 200, 32: 1000}
+"""At most this many async requests per run, so each leaves a bounded backlog of events."""
+SQUARE_BODY = json.dumps({"number": "12"})
+GRAPHQL_SQUARE = 'query { square(number: "12") { number square } }'
+GRAPHQL_SQUARE_ASYNC = 'mutation { squareAsync(number: "12") { requestId status } }'
+
+Kind = Literal["sync", "async", "baseline"]
+
+
+@dataclass(frozen=True)
+class AckCase:
+    """One request shape to load, and what a right answer to it looks like."""
+
+    key: str
+    label: str
+    kind: Kind
+    url: str
+    method: str = "GET"
+    body: str | None = None
+    headers: Callable[[], dict[str, str]] = dict
+    """Made fresh for each run (a SigV4 signature carries its time)."""
+    status: int = 200
+    answer_holds: str = ""
+    """Text the answer's body must contain."""
+
+
+def ack_cases(endpoints: Mapping[str, Any], squaring_function: str) -> list[AckCase]:
+    """The dev stack's sync and async front doors of the squaring worker."""
+    rest = f"{endpoints['rest_url']}/square/12"
+    invoke = invoke_url(endpoints, squaring_function)
+    graphql = endpoints["graphql_url"]
+    api_key = {"x-api-key": endpoints["api_key"], "content-type": "application/json"}
+
+    def invoke_headers(invocation_type: str) -> Callable[[], dict[str, str]]:
+        return lambda: sigv4_headers(
+            endpoints, invoke, SQUARE_BODY, "lambda", {"X-Amz-Invocation-Type": invocation_type}
+        )
+
+    return [
+        AckCase(
+            "rest_sync",
+            "REST GET /square/{n}",
+            "sync",
+            rest,
+            answer_holds='"square_of_your_number_is": 144',
+        ),
+        AckCase(
+            "invoke_sync",
+            "Invoke API RequestResponse",
+            "sync",
+            invoke,
+            "POST",
+            SQUARE_BODY,
+            invoke_headers("RequestResponse"),
+            answer_holds='"square": 144',
+        ),
+        AckCase(
+            "graphql_sync",
+            "GraphQL square query",
+            "sync",
+            graphql,
+            "POST",
+            json.dumps({"query": GRAPHQL_SQUARE}),
+            lambda: api_key,
+            answer_holds='"square":"144"',
+        ),
+        AckCase(
+            "rest_event",
+            "REST GET /square/{n}, InvocationType: Event",
+            "async",
+            rest,
+            headers=lambda: {"InvocationType": "Event"},
+            status=202,
+            answer_holds='"status": "ACCEPTED"',
+        ),
+        AckCase(
+            "invoke_event",
+            "Invoke API Event",
+            "async",
+            invoke,
+            "POST",
+            SQUARE_BODY,
+            invoke_headers("Event"),
+            status=202,
+        ),
+        AckCase(
+            "graphql_async",
+            "GraphQL squareAsync mutation",
+            "async",
+            graphql,
+            "POST",
+            json.dumps({"query": GRAPHQL_SQUARE_ASYNC}),
+            lambda: api_key,
+            answer_holds='"status":"ACCEPTED"',
+        ),
+    ]
+
+
+def baseline_case(url: str) -> AckCase:
+    """The bare server: 202 after one fsync'ed SQLite insert of the body."""
+    return AckCase(
+        "baseline",
+        "bare aiohttp + fsync'ed SQLite insert",
+        "baseline",
+        url,
+        "POST",
+        SQUARE_BODY,
+        status=202,
+    )
+
+
+def measure_case(case: AckCase, connections: int) -> dict[str, Any]:
+    """One wrk run of ``case`` at ``connections``, as a result row."""
+    headers = case.headers()
+    check(case, headers)
+    cap = ASYNC_CAP[connections] if case.kind == "async" else None
+    result = run_wrk(
+        case.url,
+        connections=connections,
+        seconds=SECONDS,
+        method=case.method,
+        body=case.body,
+        headers=headers,
+        max_requests=cap,
+    )
+    return row(case, result)
+
+
+def row(case: AckCase, result: WrkResult) -> dict[str, Any]:
+    return {
+        "key": case.key,
+        "label": case.label,
+        "kind": case.kind,
+        "concurrency": result.connections,
+        "requests": result.requests,
+        "seconds": round(result.seconds, 3),
+        "rate": round(result.rate, 1),
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+        "non_2xx": result.non_2xx,
+        "socket_errors": result.socket_errors,
+        "cdf": [list(point) for point in result.cdf],
+    }
+
+
+def check(case: AckCase, headers: Mapping[str, str]) -> None:
+    """One request by hand: the status and the answer ``case`` expects, or an error."""
+    request = urllib.request.Request(
+        case.url,
+        data=case.body.encode() if case.body is not None else None,
+        headers=dict(headers),
+        method=case.method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status, body = answer.status, answer.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read().decode(errors="replace")
+    if status != case.status or case.answer_holds not in body:
+        raise RuntimeError(
+            f"{case.label}: expected {case.status} with {case.answer_holds!r}, got {status}: "
+            f"{body[:300]}"
+        )

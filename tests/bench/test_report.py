@@ -1,0 +1,82 @@
+"""The bench's summary: each target met or not, from the figures of one run."""
+
+from __future__ import annotations
+
+from bench.report import markdown, targets
+
+
+def ack(key: str, rate: float, p99: float, refused: int = 0, kind: str = "async") -> dict:
+    return {
+        "key": key,
+        "label": key,
+        "kind": kind,
+        "group": "sync" if kind == "sync" else "async",
+        "concurrency": 32,
+        "requests": 1000,
+        "seconds": 1.0,
+        "rate": rate,
+        "p50_ms": p99 / 2,
+        "p99_ms": p99,
+        "non_2xx": refused,
+        "socket_errors": 0,
+        "cdf": [],
+    }
+
+
+RESULTS = {
+    "started": "2026-01-01T00:00:00Z",
+    "seconds": 300.0,
+    "machine": {
+        "cores": 2,
+        "memory_gib": 4.0,
+        "platform": "Linux",
+        "python": "3.11",
+        "commit": "abc1234",
+        "load_average": [1.0, 1.0, 1.0],
+    },
+    "errors": {},
+    "acks": [
+        ack("baseline", 3000, 12, kind="baseline"),
+        ack("baseline", 1000, 50, kind="baseline"),  # the same window, disturbed
+        ack("invoke_event", 2500, 8),
+        ack("rest_event", 1600, 40),
+        ack("rest_sync", 1200, 30, refused=3, kind="sync"),
+    ],
+    "slow_task": {
+        "sync_p50_ms": 2003,
+        "ack_p50_ms": 4.0,
+        "ack_p99_ms": 6,
+        "ratio": 500.8,
+        "target_ratio": 400,
+    },
+    "evaluation": [
+        {
+            "workloads": n,
+            "seconds": t,
+            "ratio_to_1": t,
+            "seconds_per_workload": t / n,
+            "vs_proportional": v,
+        }
+        for n, t, v in ((1, 1.0, 10.0), (10, 2.0, 1.0), (50, 14.0, 1.4))
+    ],
+}
+
+
+def test_each_target_is_judged_on_its_own_figures():
+    met = {what: ok for what, _, _, ok in targets(RESULTS)}
+
+    assert met["Invoke API Event ack, 32 concurrent"] is True
+    assert met["REST Event ack, 32 concurrent"] is False  # p99 40 ms > 15
+    assert met["REST sync GET /square/{n}, 32 concurrent"] is False  # 3 refused
+    assert met["ack vs sync on a 2 s task"] is True
+    assert met["program evaluation stays linear"] is False
+
+
+def test_the_summary_sets_each_figure_beside_its_baseline():
+    summary = markdown(RESULTS, {"ack latency": "x-ack-latency.png"})
+
+    (invoke_row,) = [line for line in summary.splitlines() if line.startswith("| invoke_event")]
+    # Beside the faster baseline run: p99 8 / 12, rate 2500 / 3000.
+    assert invoke_row.endswith("| 12.00 | 3,000 | 0.7x | 0.83 |")
+    assert "## Ack vs sync on a 2-second task" in summary
+    assert "x-ack-latency.png" in summary
