@@ -1,0 +1,89 @@
+"""ackflow's moto: the same answers as moto's, without walking the queue per message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from unittest import mock
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.sqs.models import Queue, sqs_backends
+
+from local.aws_services.moto_process import speed_up_standard_queue_sends
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+@pytest.fixture
+def sqs() -> Iterator[object]:
+    speed_up_standard_queue_sends()
+    with mock_aws():
+        yield boto3.client("sqs", region_name=REGION)
+
+
+class QueueWalks:
+    """Counts the walks over a queue's messages that building its attributes makes (the count
+    of visible messages is one of them)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._count_visible = Queue.approximate_number_of_messages.fget
+
+    def __enter__(self) -> QueueWalks:
+        def counted(queue: Queue) -> int:
+            self.count += 1
+            return self._count_visible(queue)
+
+        self._patch = mock.patch.object(Queue, "approximate_number_of_messages", property(counted))
+        self._patch.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._patch.stop()
+
+
+def test_sending_to_and_receiving_from_a_standard_queue_walks_no_queue(sqs):
+    url = sqs.create_queue(QueueName="records")["QueueUrl"]
+    with QueueWalks() as walks:
+        for n in range(30):
+            sqs.send_message(QueueUrl=url, MessageBody=f"record {n}")
+        received = []
+        while answer := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            received += [m["Body"] for m in answer]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(answer)
+            ]
+            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+
+    assert sorted(received) == sorted(f"record {n}" for n in range(30))
+    assert walks.count == 0
+
+
+def test_a_message_past_its_queues_retention_is_still_not_received(sqs):
+    url = sqs.create_queue(QueueName="short", Attributes={"MessageRetentionPeriod": "60"})[
+        "QueueUrl"
+    ]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    (old,) = sqs_backends[ACCOUNT][REGION].get_queue("short")._messages
+    old.sent_timestamp -= 61_000  # milliseconds: sent 61 s ago, over the 60 s retention
+
+    expired = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    fresh = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+    assert "Messages" not in expired
+    assert [m["Body"] for m in fresh["Messages"]] == ["new"]
+
+
+def test_a_fifo_queue_still_reads_its_deduplication_setting(sqs):
+    url = sqs.create_queue(
+        QueueName="ordered.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+
+    answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+    assert [m["Body"] for m in answer["Messages"]] == ["same"]  # the second was deduplicated
