@@ -1,7 +1,16 @@
 """moto's server as ackflow runs it: ``python -m local.aws_services.moto_process -H … -p …``.
 
-It is moto's own server (``moto.server``, the same options and wire protocols) with two fixes
-for speed that change no answer. Building a queue's attributes counts its visible, delayed
+It is moto's own server (``moto.server``, the same options and wire protocols) with fixes
+that change no answer.
+
+One for safety. moto's server answers each request in a thread of its own, and an SQS queue's
+message list is changed by more than one of them at a time: ``DeleteMessage`` rebuilds the list
+while ``SendMessage`` appends to it (a message appended meanwhile is lost), and two
+``ReceiveMessage`` calls can hand out the same message. moto guards only the append with the
+queue's lock; here receiving, deleting, changing visibility and purging take it too (it is
+re-entrant, and a long poll's wait releases it).
+
+Two for speed. Building a queue's attributes counts its visible, delayed
 and in-flight messages by walking every message in it, and moto builds them where it needs
 one setting:
 
@@ -29,9 +38,45 @@ from moto import server
 from moto.core.utils import unix_time
 from moto.sqs.models import Queue, SQSBackend
 
-__all__ = ["main", "speed_up_standard_queue_sends"]
+__all__ = ["main", "patch_moto_sqs", "serialize_queue_changes", "speed_up_standard_queue_sends"]
 
 _sending = threading.local()
+
+
+def patch_moto_sqs() -> None:
+    """Apply both patches the module docstring describes."""
+    serialize_queue_changes()
+    speed_up_standard_queue_sends()
+
+
+def serialize_queue_changes() -> None:
+    """Make every change to a queue's messages take the queue's own lock (once; idempotent)."""
+    if getattr(Queue.delete_message, "_ackflow_locked", False):
+        return
+    Queue.delete_message = _under_own_lock(Queue.delete_message)  # type: ignore[method-assign]
+    for name in ("receive_message", "change_message_visibility", "purge_queue"):
+        setattr(SQSBackend, name, _under_queue_lock(getattr(SQSBackend, name)))
+
+
+def _under_own_lock(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(queue: Queue, *args: Any, **kwargs: Any) -> Any:
+        with queue._messages_lock:
+            return method(queue, *args, **kwargs)
+
+    locked._ackflow_locked = True  # type: ignore[attr-defined]
+    return locked
+
+
+def _under_queue_lock(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A backend method whose first argument names the queue it changes."""
+
+    @functools.wraps(method)
+    def locked(backend: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        with backend.get_queue(queue_name)._messages_lock:
+            return method(backend, queue_name, *args, **kwargs)
+
+    return locked
 
 
 def speed_up_standard_queue_sends() -> None:
@@ -68,7 +113,7 @@ def _retained(self: SQSBackend, queue_name: str, message: Any) -> bool:
 
 
 def main(argv: list[str] | None = None, serve: Callable[[list[str]], None] = server.main) -> None:
-    speed_up_standard_queue_sends()
+    patch_moto_sqs()
     serve(sys.argv[1:] if argv is None else argv)
 
 

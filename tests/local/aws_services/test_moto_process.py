@@ -1,7 +1,9 @@
-"""ackflow's moto: the same answers as moto's, without walking the queue per message."""
+"""ackflow's moto: the same answers as moto's, safe across its server's threads, and without
+walking the queue per message."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from unittest import mock
 
@@ -10,14 +12,14 @@ import pytest
 from moto import mock_aws
 from moto.sqs.models import Queue, sqs_backends
 
-from local.aws_services.moto_process import speed_up_standard_queue_sends
+from local.aws_services.moto_process import patch_moto_sqs
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @pytest.fixture
 def sqs() -> Iterator[object]:
-    speed_up_standard_queue_sends()
+    patch_moto_sqs()
     with mock_aws():
         yield boto3.client("sqs", region_name=REGION)
 
@@ -87,3 +89,45 @@ def test_a_fifo_queue_still_reads_its_deduplication_setting(sqs):
     answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
 
     assert [m["Body"] for m in answer["Messages"]] == ["same"]  # the second was deduplicated
+
+
+def test_threads_sending_receiving_and_deleting_at_once_lose_and_repeat_nothing(sqs):
+    """As moto's server runs them, one thread a request: unpatched, a delete rebuilding the
+    queue's list drops messages appended meanwhile and brings back ones already deleted."""
+    sqs.create_queue(QueueName="busy")
+    backend = sqs_backends[ACCOUNT][REGION]
+    senders, per_sender = 2, 500
+    received: list[str] = []
+    refused: list[Exception] = []
+    sending_done = threading.Event()
+
+    def send(sender: int) -> None:
+        for n in range(per_sender):
+            backend.send_message("busy", f"{sender}-{n}")
+
+    def receive_and_delete() -> None:
+        while True:
+            finished = sending_done.is_set()  # read first: an empty queue after it is final
+            messages = backend.receive_message("busy", 10, 0, 30)
+            if not messages and finished:
+                return
+            for message in messages:
+                received.append(message.body)
+                try:
+                    backend.delete_message("busy", message.receipt_handle)
+                except Exception as error:  # the test counts every refusal
+                    refused.append(error)
+
+    sending = [threading.Thread(target=send, args=(s,)) for s in range(senders)]
+    reading = [threading.Thread(target=receive_and_delete) for _ in range(2)]
+    for thread in sending + reading:
+        thread.start()
+    for thread in sending:
+        thread.join()
+    sending_done.set()
+    for thread in reading:
+        thread.join()
+
+    assert sorted(received) == sorted(f"{s}-{n}" for s in range(senders) for n in range(per_sender))
+    assert refused == []
+    assert backend.get_queue("busy")._messages == []
