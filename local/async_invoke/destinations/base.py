@@ -22,6 +22,7 @@ __all__ = [
     "Message",
     "Outcome",
     "attributes_size",
+    "batch_outcomes",
     "batches",
     "dead_letter_attributes",
     "entry_failure",
@@ -125,6 +126,33 @@ def entry_failure(message_id: int, code: str, text: str, *, sender_fault: bool) 
         "rejected" if sender_fault and code not in _RETRIED_CODES else "retry"
     )
     return Outcome(message_id, state, f"{code}: {text}")
+
+
+def batch_outcomes(
+    answer: Mapping[str, Any], sent: Sequence[tuple[int, str | None]]
+) -> list[Outcome]:
+    """SendMessageBatch's or PublishBatch's answer (``Successful`` and ``Failed`` entries whose
+    ``Id`` is the entry's position) as one outcome per entry. ``sent``: each entry's message
+    id, and the detail its outcome carries if it was sent."""
+    succeeded = {int(entry["Id"]) for entry in answer.get("Successful", [])}
+    failed = {int(entry["Id"]): entry for entry in answer.get("Failed", [])}
+    outcomes = []
+    for number, (message_id, detail) in enumerate(sent):
+        if number in succeeded:
+            outcomes.append(Outcome(message_id, "sent", detail))
+        elif number in failed:
+            failure = failed[number]
+            outcomes.append(
+                entry_failure(
+                    message_id,
+                    failure.get("Code", ""),
+                    failure.get("Message", ""),
+                    sender_fault=bool(failure.get("SenderFault")),
+                )
+            )
+        else:
+            outcomes.append(Outcome(message_id, "retry", "missing from the answer"))
+    return outcomes
 
 
 T = TypeVar("T")

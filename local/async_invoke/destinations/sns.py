@@ -13,9 +13,9 @@ from local.async_invoke.destinations.base import (
     Message,
     Outcome,
     attributes_size,
+    batch_outcomes,
     batches,
     dead_letter_attributes,
-    entry_failure,
     outcome_of_error,
 )
 
@@ -104,22 +104,4 @@ def _publish_batch(client: Any, arn: str, batch: list[_Entry]) -> list[Outcome]:
         if first.state == "rejected" and len(batch) > 1:
             return [o for entry in batch for o in _publish_batch(client, arn, [entry])]
         return [outcome_of_error(entry.message.id, error) for entry in batch]
-    sent = {int(entry["Id"]) for entry in answer.get("Successful", [])}
-    failed = {int(entry["Id"]): entry for entry in answer.get("Failed", [])}
-    outcomes = []
-    for number, entry in enumerate(batch):
-        if number in sent:
-            outcomes.append(Outcome(entry.message.id, "sent", entry.detail))
-        elif number in failed:
-            failure = failed[number]
-            outcomes.append(
-                entry_failure(
-                    entry.message.id,
-                    failure.get("Code", ""),
-                    failure.get("Message", ""),
-                    sender_fault=bool(failure.get("SenderFault")),
-                )
-            )
-        else:
-            outcomes.append(Outcome(entry.message.id, "retry", "missing from the answer"))
-    return outcomes
+    return batch_outcomes(answer, [(entry.message.id, entry.detail) for entry in batch])

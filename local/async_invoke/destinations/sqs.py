@@ -13,9 +13,9 @@ from local.async_invoke.destinations.base import (
     Message,
     Outcome,
     attributes_size,
+    batch_outcomes,
     batches,
     dead_letter_attributes,
-    entry_failure,
     outcome_of_error,
 )
 
@@ -89,25 +89,7 @@ class SqsDestination:
                 # Refused as a whole: send one by one to find the message it refuses.
                 return [o for entry in batch for o in self._send_batch(client, arn, url, [entry])]
             return [outcome_of_error(entry.message.id, error) for entry in batch]
-        sent = {int(entry["Id"]) for entry in answer.get("Successful", [])}
-        failed = {int(entry["Id"]): entry for entry in answer.get("Failed", [])}
-        outcomes = []
-        for number, entry in enumerate(batch):
-            if number in sent:
-                outcomes.append(Outcome(entry.message.id, "sent"))
-            elif number in failed:
-                failure = failed[number]
-                outcomes.append(
-                    entry_failure(
-                        entry.message.id,
-                        failure.get("Code", ""),
-                        failure.get("Message", ""),
-                        sender_fault=bool(failure.get("SenderFault")),
-                    )
-                )
-            else:
-                outcomes.append(Outcome(entry.message.id, "retry", "missing from the answer"))
-        return outcomes
+        return batch_outcomes(answer, [(entry.message.id, None) for entry in batch])
 
     def _queue_url(self, client: Any, arn: str, target: Arn) -> str:
         with self._lock:
