@@ -100,7 +100,7 @@ class Received:
 
     queue: str
     at: float
-    """``time.time()`` when the reader received it."""
+    """When the record reached its queue (SQS's ``SentTimestamp``), as ``time.time()``."""
     record: dict[str, Any]
 
 
@@ -141,13 +141,18 @@ class QueueReader:
                 time.sleep(0.5)
 
     def _read_once(self, sqs: Any, name: str, url: str) -> None:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        )
+        messages = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            MessageSystemAttributeNames=["SentTimestamp"],
+        ).get("Messages", [])
         if not messages:
             return
-        now = time.time()
-        self.received.extend(Received(name, now, json.loads(m["Body"])) for m in messages)
+        self.received.extend(
+            Received(name, int(m["Attributes"]["SentTimestamp"]) / 1000, json.loads(m["Body"]))
+            for m in messages
+        )
         sqs.delete_message_batch(
             QueueUrl=url,
             Entries=[

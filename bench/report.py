@@ -232,8 +232,9 @@ def _burst(results: dict[str, Any]) -> list[str]:
     return [
         f"## Burst of {b['events']:,} Event invocations (Invoke API, 32 concurrent)",
         "",
-        "Drained as they arrive (ReceiveMessage / DeleteMessageBatch). Baseline: one bare loop "
-        "of SQS SendMessageBatch (10 a call, record-sized bodies) against the same moto.",
+        "Each record timed from its arrival in the queue (SQS's SentTimestamp), the queues read "
+        "once the records are in. Baseline: one bare loop of SQS SendMessageBatch (10 a call, "
+        "record-sized bodies) against the same moto.",
         "",
         _table(
             [
