@@ -23,7 +23,14 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.acks import CONCURRENCY, ack_cases, baseline_case, measure_case
+from bench.acks import (
+    CONCURRENCY,
+    AckCase,
+    ack_cases,
+    baseline_case,
+    measure_baseline_while_draining,
+    measure_case,
+)
 from bench.baseline_server import BaselineServer
 from bench.burst import measure_burst, measure_send_message_batch
 from bench.coldstart import measure_cold_starts
@@ -113,7 +120,25 @@ def measure_acks(run: Run, stack: BenchStack, baseline_url: str) -> list[dict[st
                 drained = run.phase(f"{case.key}'s backlog", partial(backlog.settle, measured))
                 backlogs.append({"key": case.key, **(drained or {})})
     run.results["ack_backlogs"] = backlogs
+    run.results["baseline_while_draining"] = measure_beside_a_drain(run, stack, cases, baseline)
     return rows
+
+
+def measure_beside_a_drain(
+    run: Run, stack: BenchStack, cases: list[AckCase], baseline: AckCase
+) -> dict[str, Any] | None:
+    """The baseline while the stack drains a backlog of Invoke API events; then that backlog
+    drained, so the figures after start from none."""
+    backlog = backlog_of(stack, "squaring")
+    invoke_event = next(c for c in cases if c.key == "invoke_event")
+    measured = run.phase(
+        "baseline while the stack drains",
+        lambda: measure_baseline_while_draining(invoke_event, baseline),
+    )
+    if measured is None:
+        return None
+    accepted = [{"requests": measured["queued"], "non_2xx": measured["queued_non_2xx"]}]
+    return {**measured, "backlog": run.phase("that backlog", partial(backlog.settle, accepted))}
 
 
 def main() -> int:

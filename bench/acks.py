@@ -23,6 +23,7 @@ __all__ = [
     "AckCase",
     "ack_cases",
     "baseline_case",
+    "measure_baseline_while_draining",
     "measure_case",
 ]
 
@@ -30,6 +31,12 @@ CONCURRENCY = (1, 32)
 SECONDS = 3.0
 ASYNC_CAP = {1: 200, 32: 1000}
 """At most this many async requests per run, so each leaves a bounded backlog of events."""
+DRAIN_EVENTS = 5_000
+DRAIN_QUEUE_SECONDS = 2.0
+"""The backlog the baseline is measured beside (:func:`measure_baseline_while_draining`): at
+most this many events, queued for at most this long (wrk runs its whole duration even once
+capped). The stack then takes several seconds to drain it, more than the baseline's run, and
+fewer than the dev stack's scaled maximum event age (9 s)."""
 SQUARE_BODY = json.dumps({"number": "12"})
 GRAPHQL_SQUARE = 'query { square(number: "12") { number square } }'
 GRAPHQL_SQUARE_ASYNC = 'mutation { squareAsync(number: "12") { requestId status } }'
@@ -154,6 +161,31 @@ def measure_case(case: AckCase, connections: int) -> dict[str, Any]:
         max_requests=cap,
     )
     return row(case, result)
+
+
+def measure_baseline_while_draining(
+    queue_with: AckCase, baseline: AckCase, events: int = DRAIN_EVENTS
+) -> dict[str, Any]:
+    """The baseline server at 32 concurrent while the stack drains ``events`` events it has
+    just accepted through ``queue_with``. The baseline runs in a process of its own, so this is
+    what any accept path on this machine gets while the workers use its cores."""
+    headers = queue_with.headers()
+    check(queue_with, headers)
+    queued = run_wrk(
+        queue_with.url,
+        connections=32,
+        seconds=DRAIN_QUEUE_SECONDS,
+        method=queue_with.method,
+        body=queue_with.body,
+        headers=headers,
+        max_requests=events - 1,  # and the one checked
+    )
+    return {
+        **measure_case(baseline, 32),
+        "queued": queued.requests + 1,
+        "queued_non_2xx": queued.non_2xx,
+        "queued_rate": round(queued.rate, 1),
+    }
 
 
 def row(case: AckCase, result: WrkResult) -> dict[str, Any]:

@@ -143,6 +143,7 @@ def markdown(results: dict[str, Any], plots: dict[str, str]) -> str:
         ]
     sections: list[tuple[str, Callable[[dict[str, Any]], list[str]]]] = [
         ("acks", _acks),
+        ("baseline_while_draining", _beside_a_drain),
         ("burst", _burst),
         ("slow_task", _slow_task),
         ("streaming", _streaming),
@@ -216,6 +217,46 @@ def _acks(results: dict[str, Any]) -> list[str]:
         ),
         "",
         note,
+    ]
+
+
+def _beside_a_drain(results: dict[str, Any]) -> list[str]:
+    d = results["baseline_while_draining"]
+    idle = best_baselines(results.get("acks", [])).get(("async", 32))
+    rows = [
+        ["while the stack drains", f"{d['p50_ms']:.2f}", f"{d['p99_ms']:.2f}", f"{d['rate']:,.0f}"]
+    ]
+    if idle:
+        rows.insert(
+            0,
+            [
+                "idle (the async group's)",
+                f"{idle['p50_ms']:.2f}",
+                f"{idle['p99_ms']:.2f}",
+                f"{idle['rate']:,.0f}",
+            ],
+        )
+        rows.append(
+            [
+                "ratio",
+                f"{d['p50_ms'] / idle['p50_ms']:.1f}x",
+                f"{d['p99_ms'] / idle['p99_ms']:.1f}x",
+                f"{d['rate'] / idle['rate']:.2f}",
+            ]
+        )
+    backlog = d.get("backlog") or {}
+    return [
+        "## The baseline while the stack drains",
+        "",
+        f"The bare baseline server, in a process of its own, at 32 concurrent while the stack "
+        f"drains the {d['queued']:,} Invoke API Event invocations it has just accepted (at "
+        f"{d['queued_rate']:,.0f}/s): what any accept path on this machine gets while the "
+        "workers use its cores.",
+        "",
+        _table(["baseline", "p50 ms", "p99 ms", "rate /s"], rows),
+        "",
+        f"That backlog: {backlog.get('success', 0):,} success and {backlog.get('failure', 0):,} "
+        f"failure records within {backlog.get('waited_seconds', 0)} s.",
     ]
 
 

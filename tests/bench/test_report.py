@@ -80,3 +80,29 @@ def test_the_summary_sets_each_figure_beside_its_baseline():
     assert invoke_row.endswith("| 12.00 | 3,000 | 0.7x | 0.83 |")
     assert "## Ack vs sync on a 2-second task" in summary
     assert "x-ack-latency.png" in summary
+
+
+def test_the_baseline_beside_a_drain_is_set_against_the_same_baseline_idle():
+    results = {
+        **RESULTS,
+        "baseline_while_draining": {
+            **ack("baseline", 1500, 48, kind="baseline"),
+            "queued": 10_000,
+            "queued_non_2xx": 0,
+            "queued_rate": 2500.0,
+            "backlog": {
+                "accepted": 10_000,
+                "success": 10_000,
+                "failure": 0,
+                "waited_seconds": 12.5,
+            },
+        },
+    }
+
+    summary = markdown(results, {}).splitlines()
+
+    assert "## The baseline while the stack drains" in summary
+    assert "| idle (the async group's) | 6.00 | 12.00 | 3,000 |" in summary  # the faster run
+    assert "| while the stack drains | 24.00 | 48.00 | 1,500 |" in summary
+    assert "| ratio | 4.0x | 4.0x | 0.50 |" in summary
+    assert "That backlog: 10,000 success and 0 failure records within 12.5 s." in summary
