@@ -104,7 +104,10 @@ class EnvironmentPool:
         self._starting = 0
         self._cold_start: dict[str, float] = {}
         """Seconds from spawn to the runtime's first poll, per function, smoothed."""
-        self._recheck: asyncio.TimerHandle | None = None
+        self._recheck: asyncio.Handle | None = None
+        self._recheck_at = 0.0
+        """When ``_recheck`` is due: uvloop answers a timer due within half a millisecond with
+        a plain handle, which has no ``when()``."""
         self._waiting: dict[Lane, deque[_Waiter]] = {"sync": deque(), "event": deque()}
         self._starts: set[asyncio.Future[None]] = set()
         self._stops: set[asyncio.Future[None]] = set()
@@ -226,10 +229,11 @@ class EnvironmentPool:
         loop = asyncio.get_running_loop()
         if loop.time() >= ready_at:
             return False
-        if self._recheck is None or self._recheck.when() > ready_at:
+        if self._recheck is None or self._recheck_at > ready_at:
             if self._recheck is not None:
                 self._recheck.cancel()
             self._recheck = loop.call_at(ready_at, self._recheck_due)
+            self._recheck_at = ready_at
         return True
 
     def _recheck_due(self) -> None:
