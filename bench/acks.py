@@ -148,19 +148,8 @@ def baseline_case(url: str) -> AckCase:
 
 def measure_case(case: AckCase, connections: int) -> dict[str, Any]:
     """One wrk run of ``case`` at ``connections``, as a result row."""
-    headers = case.headers()
-    check(case, headers)
     cap = ASYNC_CAP[connections] if case.kind == "async" else None
-    result = run_wrk(
-        case.url,
-        connections=connections,
-        seconds=SECONDS,
-        method=case.method,
-        body=case.body,
-        headers=headers,
-        max_requests=cap,
-    )
-    return row(case, result)
+    return row(case, load(case, connections, SECONDS, cap))
 
 
 def measure_baseline_while_draining(
@@ -169,23 +158,28 @@ def measure_baseline_while_draining(
     """The baseline server at 32 concurrent while the stack drains ``events`` events it has
     just accepted through ``queue_with``. The baseline runs in a process of its own, so this is
     what any accept path on this machine gets while the workers use its cores."""
-    headers = queue_with.headers()
-    check(queue_with, headers)
-    queued = run_wrk(
-        queue_with.url,
-        connections=32,
-        seconds=DRAIN_QUEUE_SECONDS,
-        method=queue_with.method,
-        body=queue_with.body,
-        headers=headers,
-        max_requests=events - 1,  # and the one checked
-    )
+    queued = load(queue_with, 32, DRAIN_QUEUE_SECONDS, events - 1)  # and the one checked
     return {
         **measure_case(baseline, 32),
         "queued": queued.requests + 1,
         "queued_non_2xx": queued.non_2xx,
         "queued_rate": round(queued.rate, 1),
     }
+
+
+def load(case: AckCase, connections: int, seconds: float, cap: int | None) -> WrkResult:
+    """``case``'s request checked once by hand, then sent by wrk (at most ``cap`` of them)."""
+    headers = case.headers()
+    check(case, headers)
+    return run_wrk(
+        case.url,
+        connections=connections,
+        seconds=seconds,
+        method=case.method,
+        body=case.body,
+        headers=headers,
+        max_requests=cap,
+    )
 
 
 def row(case: AckCase, result: WrkResult) -> dict[str, Any]:
