@@ -53,6 +53,8 @@ ENVIRONMENT_MEMORY_ESTIMATE = 64 * 1024 * 1024
 Powertools loaded (measured on this project's workers)."""
 MEMORY_SHARE = 0.5
 """The part of the machine's memory that environments may fill."""
+CLOCK_TICK_SECONDS = 0.001
+"""uvloop's clock resolution: a waiter is looked at again no sooner than this."""
 
 
 def default_max_environments() -> int:
@@ -104,10 +106,7 @@ class EnvironmentPool:
         self._starting = 0
         self._cold_start: dict[str, float] = {}
         """Seconds from spawn to the runtime's first poll, per function, smoothed."""
-        self._recheck: asyncio.Handle | None = None
-        self._recheck_at = 0.0
-        """When ``_recheck`` is due: uvloop answers a timer due within half a millisecond with
-        a plain handle, which has no ``when()``."""
+        self._recheck: asyncio.TimerHandle | None = None
         self._waiting: dict[Lane, deque[_Waiter]] = {"sync": deque(), "event": deque()}
         self._starts: set[asyncio.Future[None]] = set()
         self._stops: set[asyncio.Future[None]] = set()
@@ -229,11 +228,14 @@ class EnvironmentPool:
         loop = asyncio.get_running_loop()
         if loop.time() >= ready_at:
             return False
-        if self._recheck is None or self._recheck_at > ready_at:
+        # At least a clock tick ahead: uvloop's clock counts milliseconds, and answers a timer
+        # due sooner with a plain handle (no when()) that runs before the clock has moved, so
+        # the waiter would be looked at again and again until it does.
+        due = max(ready_at, loop.time() + CLOCK_TICK_SECONDS)
+        if self._recheck is None or self._recheck.when() > due:
             if self._recheck is not None:
                 self._recheck.cancel()
-            self._recheck = loop.call_at(ready_at, self._recheck_due)
-            self._recheck_at = ready_at
+            self._recheck = loop.call_at(due, self._recheck_due)
         return True
 
     def _recheck_due(self) -> None:
