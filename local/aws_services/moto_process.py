@@ -24,6 +24,11 @@ one setting:
 
 FIFO queues, and every other use of the attributes (``GetQueueAttributes``, the AWS CLI), are
 untouched.
+
+Three for speed too: to route a request, moto's server lists its own package folder (a
+``listdir`` and an ``isdir`` per service, some 150 system calls) for every request, a third
+of the time it spends on a ``SendMessageBatch``. The folder does not change while it runs, so
+it is listed once.
 """
 
 from __future__ import annotations
@@ -31,14 +36,20 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from moto import server
+from moto import backends, server
 from moto.core.utils import unix_time
 from moto.sqs.models import Queue, SQSBackend
 
-__all__ = ["main", "patch_moto_sqs", "serialize_queue_changes", "speed_up_standard_queue_sends"]
+__all__ = [
+    "list_moto_modules_once",
+    "main",
+    "patch_moto_sqs",
+    "serialize_queue_changes",
+    "speed_up_standard_queue_sends",
+]
 
 _sending = threading.local()
 
@@ -112,8 +123,26 @@ def _retained(self: SQSBackend, queue_name: str, message: Any) -> bool:
     return retention_period + message.sent_timestamp / 1000 > unix_time()
 
 
+def list_moto_modules_once() -> None:
+    """Make moto's list of its service modules a constant (idempotent)."""
+    if isinstance(backends.list_of_moto_modules, _ModuleList):
+        return
+    backends.list_of_moto_modules = _ModuleList(backends.list_of_moto_modules())  # type: ignore[assignment]
+
+
+class _ModuleList:
+    """Stands in for ``moto.backends.list_of_moto_modules``: the names it listed once."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names = tuple(names)
+
+    def __call__(self) -> tuple[str, ...]:
+        return self._names
+
+
 def main(argv: list[str] | None = None, serve: Callable[[list[str]], None] = server.main) -> None:
     patch_moto_sqs()
+    list_moto_modules_once()
     serve(sys.argv[1:] if argv is None else argv)
 
 

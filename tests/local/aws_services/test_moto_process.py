@@ -3,16 +3,17 @@ walking the queue per message."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from unittest import mock
 
 import boto3
 import pytest
-from moto import mock_aws
+from moto import backends, mock_aws
 from moto.sqs.models import Queue, sqs_backends
 
-from local.aws_services.moto_process import patch_moto_sqs
+from local.aws_services.moto_process import list_moto_modules_once, patch_moto_sqs
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -131,3 +132,16 @@ def test_threads_sending_receiving_and_deleting_at_once_lose_and_repeat_nothing(
     assert sorted(received) == sorted(f"{s}-{n}" for s in range(senders) for n in range(per_sender))
     assert refused == []
     assert backend.get_queue("busy")._messages == []
+
+
+def test_the_servers_routing_lists_motos_modules_once(monkeypatch):
+    listed = list(backends.list_of_moto_modules())
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)
+    list_moto_modules_once()
+    list_moto_modules_once()  # idempotent
+    listings = mock.Mock(side_effect=os.listdir)
+    monkeypatch.setattr(os, "listdir", listings)
+
+    assert list(backends.list_of_moto_modules()) == listed
+    assert "sqs" in backends.list_of_moto_modules()
+    assert listings.call_count == 0
