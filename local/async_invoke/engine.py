@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 
 from local.async_invoke.aging import backoff_seconds, expiry, retry_delay
 from local.async_invoke.group_commit import WriterClosed
-from local.async_invoke.outbox import Outbox
+from local.async_invoke.outbox import MAX_HELD_PER_TARGET, Outbox
 from local.async_invoke.records import (
     EVENT_AGE_EXCEEDED,
     RETRIES_EXHAUSTED,
@@ -338,6 +338,8 @@ class AsyncEngine:
             room={name: self._poller_limit(name) - self._running[name] for name in names},
             default_room=self._max_running,
             deliveries=self._outbox.room,
+            target_room=self._outbox.room_by_target,
+            default_target_room=MAX_HELD_PER_TARGET,
         )
         for event in work.events:
             if not self._admit(event.function_name):  # not expected: room was counted above

@@ -2,11 +2,15 @@
 
 Finished events leave their messages in the store (in the transaction that finishes them).
 The engine claims the due ones (as much as :attr:`Outbox.room` allows) and
-:meth:`Outbox.start` groups them by target into batches of up to
-:data:`~local.async_invoke.destinations.MAX_BATCH_ENTRIES`, and sends each batch in a task of
-its own. Each message's outcome is recorded: sent; rejected for good (logged: AWS counts
-those as ``DestinationDeliveryFailures``); or pending again after a backoff of 1 s doubling
-to 300 s (scaled), across restarts too. In a batch only the failed messages are retried.
+:meth:`Outbox.start` lines them up by target, then sends each target's line in batches of up
+to :data:`~local.async_invoke.destinations.MAX_BATCH_ENTRIES`, each in a task of its own, at
+most :data:`MAX_BATCHES_PER_TARGET` at a time. While a target's batches are on their way,
+its next messages wait in line, so under load batches fill (fewer calls for the same
+records: a call costs about as much as the ten records in it) and an idle target's message
+still leaves at once. Each message's outcome is recorded: sent; rejected for good (logged:
+AWS counts those as ``DestinationDeliveryFailures``); or pending again after a backoff of 1 s
+doubling to 300 s (scaled), across restarts too. In a batch only the failed messages are
+retried.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import itertools
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -26,12 +31,18 @@ if TYPE_CHECKING:
     from local.async_invoke.destinations import DestinationSender
     from local.async_invoke.store import Delivery, EventStore
 
-__all__ = ["MAX_RUNNING_BATCHES", "Outbox"]
+__all__ = ["MAX_BATCHES_PER_TARGET", "MAX_HELD_MESSAGES", "MAX_HELD_PER_TARGET", "Outbox"]
 
 log = logging.getLogger(__name__)
 
-MAX_RUNNING_BATCHES = 16
-"""Batches being sent at once."""
+MAX_BATCHES_PER_TARGET = 2
+"""Batches on their way to one target at once: two keep a call in flight while the next
+fills, and a slow or unreachable target holds up none of the others."""
+MAX_HELD_MESSAGES = 16 * MAX_BATCH_ENTRIES
+"""Claimed messages the outbox holds at once, sending or in line."""
+MAX_HELD_PER_TARGET = 2 * MAX_BATCHES_PER_TARGET * MAX_BATCH_ENTRIES
+"""Claimed messages of one target it holds at once: its batches in flight and as many in
+line. The rest wait in the store, so a target that does not answer holds up no other."""
 
 Persist = Callable[[Callable[[], Awaitable[None]], str], Awaitable[None]]
 
@@ -57,27 +68,50 @@ class Outbox:
         self._notify = notify
         self._batches: dict[int, asyncio.Task[None]] = {}
         self._numbers = itertools.count()
+        self._lines: dict[str, list[Delivery]] = {}
+        self._sending_to: Counter[str] = Counter()
+        self._held_for: Counter[str] = Counter()
+        self._held = 0
 
     @property
     def room(self) -> int:
         """How many more messages it can take now."""
-        return max(0, MAX_RUNNING_BATCHES - len(self._batches)) * MAX_BATCH_ENTRIES
+        return max(0, MAX_HELD_MESSAGES - self._held)
+
+    @property
+    def room_by_target(self) -> dict[str, int]:
+        """How many more messages of each target it holds some of can take now (others:
+        :data:`MAX_HELD_PER_TARGET`)."""
+        return {target: MAX_HELD_PER_TARGET - held for target, held in self._held_for.items()}
 
     def start(self, claimed: list[Delivery]) -> None:
-        """Start sending messages the engine claimed (marked ``sending`` in the store)."""
-        by_target: dict[str, list[Delivery]] = {}
+        """Line up messages the engine claimed (marked ``sending`` in the store) and send what
+        their targets have room for."""
+        self._held += len(claimed)
         for delivery in claimed:
-            by_target.setdefault(delivery.target_arn, []).append(delivery)
-        for target_arn, deliveries in by_target.items():
-            for start in range(0, len(deliveries), MAX_BATCH_ENTRIES):
-                batch = deliveries[start : start + MAX_BATCH_ENTRIES]
-                number = next(self._numbers)
-                self._batches[number] = asyncio.create_task(
-                    self._send(number, target_arn, batch), name=f"async-delivery-{number}"
-                )
+            self._held_for[delivery.target_arn] += 1
+            self._lines.setdefault(delivery.target_arn, []).append(delivery)
+        for target_arn in {delivery.target_arn for delivery in claimed}:
+            self._send_next(target_arn)
+
+    def _send_next(self, target_arn: str) -> None:
+        line = self._lines.get(target_arn)
+        while line and self._sending_to[target_arn] < MAX_BATCHES_PER_TARGET:
+            batch, line[:] = line[:MAX_BATCH_ENTRIES], line[MAX_BATCH_ENTRIES:]
+            self._sending_to[target_arn] += 1
+            number = next(self._numbers)
+            self._batches[number] = asyncio.create_task(
+                self._send(number, target_arn, batch), name=f"async-delivery-{number}"
+            )
+        if not line:
+            self._lines.pop(target_arn, None)
 
     async def cancel(self) -> None:
-        """Stop every send in flight (their messages stay ``sending`` for the store's stop)."""
+        """Stop every send in flight and drop the lines (their messages stay ``sending`` for
+        the store's stop)."""
+        for line in self._lines.values():
+            self._forget(line)
+        self._lines.clear()
         tasks = list(self._batches.values())
         for task in tasks:
             task.cancel()
@@ -103,7 +137,16 @@ class Outbox:
             await self._persist(lambda: self._store.release_deliveries(ids), "a release")
         finally:
             self._batches.pop(number, None)
+            self._forget(batch)
+            self._sending_to[target_arn] -= 1
+            self._send_next(target_arn)
             self._notify()
+
+    def _forget(self, deliveries: list[Delivery]) -> None:
+        self._held -= len(deliveries)
+        for delivery in deliveries:
+            self._held_for[delivery.target_arn] -= 1
+        self._held_for = +self._held_for  # targets holding none have the default room again
 
     def _result(
         self, target_arn: str, delivery: Delivery, outcome: Outcome, now: float

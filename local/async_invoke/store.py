@@ -324,13 +324,19 @@ class EventStore:
         room: Mapping[str, int],
         default_room: int,
         deliveries: int,
+        target_room: Mapping[str, int] | None = None,
+        default_target_room: int | None = None,
     ) -> Work:
         """Claim what is due, in one transaction: up to ``events`` queued events, soonest due
         first, at most ``room[name]`` of a function (``default_room`` for one not named),
-        marked running; up to ``deliveries`` pending messages, marked sending. Also says
-        when the next of each will be due."""
+        marked running; up to ``deliveries`` pending messages, as many of a target as
+        ``target_room`` (or ``default_target_room``) allows, marked sending. Also says when
+        the next of each will be due (of those with room)."""
+        messages = _Room(dict(target_room or {}), default_target_room or deliveries)
         return await self._writer.run(
-            lambda db: _take_work(db, now, events, dict(room), default_room, deliveries)
+            lambda db: _take_work(
+                db, now, events, _Room(dict(room), default_room), deliveries, messages
+            )
         )
 
     # -- the outbox --------------------------------------------------------------------------
@@ -467,56 +473,75 @@ def _start(db: sqlite3.Connection, now: float) -> Recovery:
     return Recovery(events, messages, down)
 
 
+@dataclass
+class _Room:
+    """How many more of each kind (a function's events, a target's messages) may be claimed."""
+
+    left: dict[str, int]
+    default: int
+
+    def full(self) -> list[str]:
+        return [name for name, left in self.left.items() if left <= 0]
+
+    def take(self, name: str) -> bool:
+        left = self.left.get(name, self.default)
+        if left > 0:
+            self.left[name] = left - 1
+        return left > 0
+
+
 def _take_work(
     db: sqlite3.Connection,
     now: float,
     limit: int,
-    room: dict[str, int],
-    default_room: int,
+    room: _Room,
     delivery_limit: int,
+    target_room: _Room,
 ) -> Work:
     claimed: list[Event] = []
     if limit > 0:
-        full = [name for name, left in room.items() if left <= 0]
+        full = room.full()
         rows = db.execute(
             f"SELECT {_EVENT_COLUMNS} FROM events"
-            f" WHERE state = 'queued' AND next_attempt_at <= ? AND {_not_in(full)}"
+            f" WHERE state = 'queued' AND next_attempt_at <= ? AND {_not_in('function_name', full)}"
             " ORDER BY next_attempt_at LIMIT ?",
             (now, *full, limit),
         ).fetchall()
-        for row in rows:
-            event = Event(*row)
-            left = room.get(event.function_name, default_room)
-            if left > 0:
-                claimed.append(event)
-                room[event.function_name] = left - 1
+        events = (Event(*row) for row in rows)
+        claimed = [event for event in events if room.take(event.function_name)]
         db.executemany(
             "UPDATE events SET state = 'running', started_at = ? WHERE request_id = ?",
             [(now, event.request_id) for event in claimed],
         )
     next_event_at = None
     if len(claimed) < limit:
-        full = [name for name, left in room.items() if left <= 0]
+        full = room.full()
         (next_event_at,) = db.execute(
-            f"SELECT min(next_attempt_at) FROM events WHERE state = 'queued' AND {_not_in(full)}",
+            "SELECT min(next_attempt_at) FROM events"
+            f" WHERE state = 'queued' AND {_not_in('function_name', full)}",
             full,
         ).fetchone()
     messages: list[Delivery] = []
     next_delivery_at = None
     if delivery_limit > 0:
+        full = target_room.full()
         rows = db.execute(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries"
-            " WHERE state = 'pending' AND next_attempt_at <= ?"
+            f" WHERE state = 'pending' AND next_attempt_at <= ? AND {_not_in('target_arn', full)}"
             " ORDER BY next_attempt_at LIMIT ?",
-            (now, delivery_limit),
+            (now, *full, delivery_limit),
         ).fetchall()
-        messages = [Delivery(*row) for row in rows]
+        deliveries = (Delivery(*row) for row in rows)
+        messages = [m for m in deliveries if target_room.take(m.target_arn)]
         db.executemany(
             "UPDATE deliveries SET state = 'sending' WHERE id = ?", [(m.id,) for m in messages]
         )
         if len(messages) < delivery_limit:
+            full = target_room.full()
             (next_delivery_at,) = db.execute(
-                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+                "SELECT min(next_attempt_at) FROM deliveries"
+                f" WHERE state = 'pending' AND {_not_in('target_arn', full)}",
+                full,
             ).fetchone()
     return Work(claimed, messages, next_event_at, next_delivery_at)
 
@@ -534,6 +559,6 @@ def _set_alive(db: sqlite3.Connection, now: float) -> None:
     db.execute("INSERT OR REPLACE INTO runtime (id, alive_at) VALUES (1, ?)", (now,))
 
 
-def _not_in(names: Sequence[str]) -> str:
-    """A SQL condition excluding ``names`` (bound as parameters)."""
-    return f"function_name NOT IN ({', '.join('?' * len(names))})" if names else "1"
+def _not_in(column: str, names: Sequence[str]) -> str:
+    """A SQL condition excluding ``names`` from ``column`` (bound as parameters)."""
+    return f"{column} NOT IN ({', '.join('?' * len(names))})" if names else "1"

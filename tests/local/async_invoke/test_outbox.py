@@ -1,16 +1,21 @@
-"""The outbox: records sent in batches, only failed entries retried, refusals not retried."""
+"""The outbox: records sent in batches that fill under load, only failed entries retried,
+refusals not retried, and a target that does not answer holding up no other."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sqlite3
+import threading
+import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from local.async_invoke.aging import BACKOFF_MAX_SECONDS, backoff_seconds
 from local.async_invoke.destinations import DestinationSender
+from local.async_invoke.outbox import MAX_BATCHES_PER_TARGET
 from local.lambda_.invocation import MAX_ASYNC_PAYLOAD_BYTES
 from tests.local.async_invoke.helpers import (
     ACCOUNT,
@@ -58,6 +63,82 @@ class FlakyBatches:
             for e in failing
         )
         return answer
+
+
+class SlowBatches:
+    """The real SQS client, each SendMessageBatch taking ``seconds`` longer, or held until
+    :attr:`released` for the queues in ``held``; counts the calls each queue has in flight."""
+
+    def __init__(self, real: Any, seconds: float = 0.0, held: frozenset[str] = frozenset()):
+        self.real = real
+        self.seconds = seconds
+        self.held = held
+        self.released = threading.Event()
+        self.sizes: list[int] = []
+        self.in_flight: Counter[str] = Counter()
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def get_queue_url(self, **kwargs: Any) -> Any:
+        return self.real.get_queue_url(**kwargs)
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+        with self._lock:
+            self.sizes.append(len(Entries))
+            self.in_flight[QueueUrl] += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight[QueueUrl])
+        try:
+            if QueueUrl in self.held:
+                self.released.wait(10)
+            time.sleep(self.seconds)
+            return self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+        finally:
+            with self._lock:
+                self.in_flight[QueueUrl] -= 1
+
+
+def test_under_load_a_targets_records_wait_in_line_and_leave_in_full_batches(
+    make_engine, new_queue, sqs
+):
+    queue = new_queue()
+    client = SlowBatches(sqs, seconds=0.05)
+    engine = make_engine(
+        function(on_success=queue.arn), sender=DestinationSender(clients={"sqs": client})
+    )
+    accept_all(engine, "worker", [json.dumps({"n": n}).encode() for n in range(100)])
+
+    run_until(engine)
+
+    numbers = sorted(json.loads(m["Body"])["requestPayload"]["n"] for m in receive_all(sqs, queue))
+    assert numbers == list(range(100))
+    assert client.most_in_flight == MAX_BATCHES_PER_TARGET
+    # The first records leave at once, one or a few a call; the rest fill their calls.
+    assert len(client.sizes) <= 100 // 10 + MAX_BATCHES_PER_TARGET, client.sizes
+
+
+def test_a_target_that_does_not_answer_holds_up_no_other(make_engine, new_queue, sqs):
+    stuck, other = new_queue(), new_queue()
+    client = SlowBatches(sqs, held=frozenset({stuck.url}))
+    engine = make_engine(
+        function("stuck", on_success=stuck.arn),
+        function("other", on_success=other.arn),
+        sender=DestinationSender(clients={"sqs": client}),
+    )
+    accept_all(engine, "stuck", [b"{}"] * 200)  # more than the outbox holds of one target
+    accept_all(engine, "other", [b"{}"] * 5)
+    delivered: list[dict[str, Any]] = []
+
+    def others_delivered() -> bool:
+        delivered.extend(receive_all(sqs, other))
+        if len(delivered) < 5:
+            return False
+        client.released.set()  # lets the stuck calls end, so the engine can stop
+        return True
+
+    run_until(engine, others_delivered)
+
+    assert len(delivered) == 5
+    assert client.most_in_flight == MAX_BATCHES_PER_TARGET  # to the stuck queue
 
 
 def test_records_go_in_batches_of_ten_and_only_failed_entries_are_retried(
