@@ -1,8 +1,9 @@
 """One execution environment: AWS's runtime client polling a local Runtime API.
 
-Each environment is a ``python -m awslambdaric <handler>`` subprocess with its own Runtime
-API server on a loopback port, the function's environment variables, and its output
-appended to the function's log file. It runs one invocation at a time, as Lambda does.
+Each environment is a ``python -m awslambdaric <handler>`` subprocess (a
+:class:`~local.lambda_.process.ChildProcess`) with its own Runtime API server on a loopback
+port, the function's environment variables, and its output appended to the function's log
+file. It runs one invocation at a time, as Lambda does.
 
 An environment that has failed (its init, its deadline, its process, or a response the
 Runtime API refused) is never handed another invocation: :attr:`ExecutionEnvironment.reusable`
@@ -27,6 +28,7 @@ from aiohttp import web
 
 from local.cloud.functions import LocalFunction
 from local.lambda_.invocation import MAX_RESPONSE_BYTES, InvocationResult
+from local.lambda_.process import ChildProcess
 
 __all__ = [
     "EXIT_ERROR",
@@ -72,7 +74,7 @@ class ExecutionEnvironment:
         self.function = function
         self._environment = dict(environment)
         self._log = log
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: ChildProcess | None = None
         self._exited: asyncio.Future[int] | None = None
         self._runner: web.AppRunner | None = None
         self._inbox: asyncio.Queue[_Invocation] = asyncio.Queue(maxsize=1)
@@ -117,19 +119,13 @@ class ExecutionEnvironment:
             ),
             "PYTHONUNBUFFERED": "1",
         }
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "awslambdaric",
-            self.function.handler,
+        self._process = ChildProcess(
+            (sys.executable, "-m", "awslambdaric", self.function.handler),
             cwd=self.function.code_dir,
             env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=self._log,
-            start_new_session=True,
+            output=self._log,
         )
-        self._exited = asyncio.ensure_future(self._process.wait())
+        self._exited = self._process.exited
 
     async def invoke(self, request_id: str, payload: bytes) -> InvocationResult:
         """Run one invocation; a timeout or a crash kills the environment."""

@@ -1,0 +1,55 @@
+"""An environment's process: started outside the event loop's own subprocess machinery, its
+exit reported on the loop, in a session of its own (so the whole group can be killed)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import pytest
+import uvloop
+
+from local.lambda_.process import ChildProcess
+
+EXIT_3_AFTER_GREETING = "import os, sys; print(os.environ['GREETING']); sys.exit(3)"
+LOOPS = {"asyncio": asyncio.run, "uvloop": uvloop.run}
+
+
+@pytest.fixture(params=sorted(LOOPS))
+def run(request):
+    return LOOPS[request.param]
+
+
+def test_its_exit_status_and_output_reach_the_loop(run, tmp_path):
+    log_path = tmp_path / "out.log"
+
+    async def scenario():
+        with log_path.open("ab") as log:
+            child = ChildProcess(
+                (sys.executable, "-c", EXIT_3_AFTER_GREETING),
+                cwd=tmp_path,
+                env={**os.environ, "GREETING": "hello"},
+                output=log,
+            )
+            return await asyncio.wait_for(child.exited, 10), child.returncode
+
+    assert run(scenario()) == (3, 3)
+    assert log_path.read_text() == "hello\n"
+
+
+def test_it_leads_its_own_session_and_a_signal_reads_as_a_negative_status(run, tmp_path):
+    async def scenario():
+        with (tmp_path / "out.log").open("ab") as log:
+            child = ChildProcess(
+                (sys.executable, "-c", "import time; time.sleep(60)"),
+                cwd=tmp_path,
+                env=dict(os.environ),
+                output=log,
+            )
+            leads_its_session = os.getsid(child.pid) == child.pid
+            os.killpg(child.pid, signal.SIGKILL)
+            return leads_its_session, await asyncio.wait_for(child.exited, 10)
+
+    assert run(scenario()) == (True, -signal.SIGKILL)
