@@ -284,13 +284,19 @@ def _json_path(document: Any, path: str) -> Any:
 def _java_context(value: Any) -> Any:
     """``$context`` as templates see it: Java-style values, absent (None) ones as ``""``
     (within maps; list items stay as they are). Every container is a new one."""
+    if value is None:
+        return ""
+    if isinstance(value, str):  # most values: answered before the slower Mapping check
+        return value
     if isinstance(value, Mapping):
         return _JavaMap({k: _java_context(v) for k, v in value.items()})
-    return "" if value is None else _java(value)
+    return _java(value)
 
 
 def _java(value: Any) -> Any:
     """JSON values as API Gateway's Velocity sees them (maps, lists, booleans print Java-style)."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return _JavaBoolean(value)
     if isinstance(value, Mapping):
