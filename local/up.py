@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -195,6 +196,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             endpoints["web_url"] = f"http://127.0.0.1:{ports.web}/"
         endpoints |= _named_routes(endpoints["rest_url"], endpoints["workloads"], available)
         endpoints |= {snake_case(key.partition(":")[2]): value for key, value in secrets.items()}
+        _leave_startup_out_of_garbage_collection()
         _write_endpoints(options.state_dir / "endpoints.json", endpoints)
         _print_endpoints(console, endpoints, adopted, options, functions)
         _print_capacity(console, lambda_service, options)
@@ -208,6 +210,15 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         running.push_async_callback(_cancel, watchdog)
         await stop.wait()
         console.print("[dim]shutting down…[/]")
+
+
+def _leave_startup_out_of_garbage_collection() -> None:
+    """Move what startup built (the captured stack, botocore's service models, the GraphQL
+    schemas and resolvers) to the collector's permanent generation. Each full collection walked
+    all of it on the event loop, 73 to 220 ms a time (``gc.callbacks``, runs of 8,000 acks):
+    the acks' p99. Frozen, the full collections of the same runs took 6 to 17 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
