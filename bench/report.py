@@ -223,27 +223,18 @@ def _acks(results: dict[str, Any]) -> list[str]:
 def _beside_a_drain(results: dict[str, Any]) -> list[str]:
     d = results["baseline_while_draining"]
     idle = best_baselines(results.get("acks", [])).get(("async", 32))
-    rows = [
-        ["while the stack drains", f"{d['p50_ms']:.2f}", f"{d['p99_ms']:.2f}", f"{d['rate']:,.0f}"]
-    ]
+
+    def figures(label: str, run: dict[str, Any]) -> list[str]:
+        return [label, f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", f"{run['rate']:,.0f}"]
+
+    rows = [figures("while the stack drains", d)]
     if idle:
-        rows.insert(
-            0,
-            [
-                "idle (the async group's)",
-                f"{idle['p50_ms']:.2f}",
-                f"{idle['p99_ms']:.2f}",
-                f"{idle['rate']:,.0f}",
-            ],
-        )
-        rows.append(
-            [
-                "ratio",
-                f"{d['p50_ms'] / idle['p50_ms']:.1f}x",
-                f"{d['p99_ms'] / idle['p99_ms']:.1f}x",
-                f"{d['rate'] / idle['rate']:.2f}",
-            ]
-        )
+        ratios = [
+            f"{d['p50_ms'] / idle['p50_ms']:.1f}x",
+            f"{d['p99_ms'] / idle['p99_ms']:.1f}x",
+            f"{d['rate'] / idle['rate']:.2f}",
+        ]
+        rows = [figures("idle (the async group's)", idle), *rows, ["ratio", *ratios]]
     backlog = d.get("backlog") or {}
     return [
         "## The baseline while the stack drains",

@@ -71,12 +71,11 @@ class Outbox:
         self._lines: dict[str, list[Delivery]] = {}
         self._sending_to: Counter[str] = Counter()
         self._held_for: Counter[str] = Counter()
-        self._held = 0
 
     @property
     def room(self) -> int:
         """How many more messages it can take now."""
-        return max(0, MAX_HELD_MESSAGES - self._held)
+        return max(0, MAX_HELD_MESSAGES - self._held_for.total())
 
     @property
     def room_by_target(self) -> dict[str, int]:
@@ -87,7 +86,6 @@ class Outbox:
     def start(self, claimed: list[Delivery]) -> None:
         """Line up messages the engine claimed (marked ``sending`` in the store) and send what
         their targets have room for."""
-        self._held += len(claimed)
         for delivery in claimed:
             self._held_for[delivery.target_arn] += 1
             self._lines.setdefault(delivery.target_arn, []).append(delivery)
@@ -143,7 +141,6 @@ class Outbox:
             self._notify()
 
     def _forget(self, deliveries: list[Delivery]) -> None:
-        self._held -= len(deliveries)
         for delivery in deliveries:
             self._held_for[delivery.target_arn] -= 1
         self._held_for = +self._held_for  # targets holding none have the default room again

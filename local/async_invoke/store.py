@@ -332,11 +332,10 @@ class EventStore:
         marked running; up to ``deliveries`` pending messages, as many of a target as
         ``target_room`` (or ``default_target_room``) allows, marked sending. Also says when
         the next of each will be due (of those with room)."""
-        messages = _Room(dict(target_room or {}), default_target_room or deliveries)
+        functions = _Room(dict(room), default_room)
+        targets = _Room(dict(target_room or {}), default_target_room or deliveries)
         return await self._writer.run(
-            lambda db: _take_work(
-                db, now, events, _Room(dict(room), default_room), deliveries, messages
-            )
+            lambda db: _take_work(db, now, events, functions, deliveries, targets)
         )
 
     # -- the outbox --------------------------------------------------------------------------

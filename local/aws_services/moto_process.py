@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from moto import backends, server
@@ -124,20 +124,16 @@ def _retained(self: SQSBackend, queue_name: str, message: Any) -> bool:
 
 
 def list_moto_modules_once() -> None:
-    """Make moto's list of its service modules a constant (idempotent)."""
-    if isinstance(backends.list_of_moto_modules, _ModuleList):
+    """Make moto's list of its service modules a constant (once; idempotent)."""
+    if getattr(backends.list_of_moto_modules, "_ackflow_once", False):
         return
-    backends.list_of_moto_modules = _ModuleList(backends.list_of_moto_modules())  # type: ignore[assignment]
+    names = tuple(backends.list_of_moto_modules())
 
+    def listed() -> tuple[str, ...]:
+        return names
 
-class _ModuleList:
-    """Stands in for ``moto.backends.list_of_moto_modules``: the names it listed once."""
-
-    def __init__(self, names: Iterable[str]) -> None:
-        self._names = tuple(names)
-
-    def __call__(self) -> tuple[str, ...]:
-        return self._names
+    listed._ackflow_once = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = listed
 
 
 def main(argv: list[str] | None = None, serve: Callable[[list[str]], None] = server.main) -> None:

@@ -4,7 +4,9 @@ uvloop's subprocesses are libuv's, which ``fork()`` the whole runtime: the kerne
 the page tables of every megabyte the runtime holds (V8 isolates, boto3, the stack), on the
 event loop, with the GIL held. Measured on this project's machine: 3 ms at 50 MB resident,
 14 ms at 300 MB, 32 ms at 1 GB, per cold start. :class:`subprocess.Popen` starts it with
-``vfork()``, 0.2 ms at any size. A thread of its own waits for its exit.
+``vfork()``, 0.2 ms at any size. A thread of its own waits for its exit (not
+``asyncio.to_thread``: an environment would hold one of the default executor's few workers for
+its whole life, and the destination sends run there).
 """
 
 from __future__ import annotations
