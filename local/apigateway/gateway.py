@@ -26,10 +26,7 @@ access logs of the stage are not applied.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -60,6 +57,7 @@ from local.lambda_.invocation import (
     invalid_invocation_type,
     payload_limit,
 )
+from local.request_ids import new_extended_request_id, new_request_id
 
 if TYPE_CHECKING:
     from local.apigateway.model import Integration
@@ -94,8 +92,8 @@ class RestGateway:
         self._invoker = invoker
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        request_id = str(uuid.uuid4())
-        extended_id = base64.b64encode(os.urandom(10)).decode()
+        request_id = new_request_id()
+        extended_id = new_extended_request_id()
         try:
             return await self._serve(request, request_id, extended_id)
         except GatewayFailure as failure:

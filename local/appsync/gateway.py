@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -26,6 +25,7 @@ from local.appsync.errors import (
 from local.appsync.execution import GraphQLRequest
 from local.appsync.validation import DocumentError
 from local.iam.sigv4 import SignedRequest
+from local.request_ids import new_request_id
 
 if TYPE_CHECKING:
     from local.appsync.auth import Authenticator
@@ -80,7 +80,7 @@ class _Gateway:
         self._authenticator = authenticator
 
     async def handle(self, request: web.Request) -> web.Response:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         try:
             body = await _read_body(request)
             graphql = _graphql_request(body)

@@ -39,7 +39,6 @@ import json
 import logging
 import sqlite3
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
@@ -64,6 +63,7 @@ from local.lambda_.invocation import (
     EventQueueUnavailable,
     Throttled,
 )
+from local.request_ids import new_request_id
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -184,7 +184,7 @@ class AsyncEngine:
         reason = self.unavailable
         if reason is not None:
             raise EventQueueUnavailable(reason)
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         try:
             await self._store.add_event(request_id, function_name, bytes(payload), self._clock())
         except (sqlite3.Error, WriterClosed) as error:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Protocol
@@ -34,6 +33,7 @@ from local.lambda_.invocation import (
 )
 from local.lambda_.names import LATEST, InvalidFunctionReference, parse_function_name
 from local.lambda_.pool import EnvironmentPool, Lane
+from local.request_ids import new_request_id
 
 __all__ = ["EventQueue", "LambdaService", "UnknownFunction"]
 
@@ -128,13 +128,13 @@ class LambdaService:
         """
         function = self.resolve(function_name)
         if invocation_type == "DryRun":
-            return InvokeResponse(204, b"", str(uuid.uuid4()))
+            return InvokeResponse(204, b"", new_request_id())
         if invocation_type == "Event":
             if self.events is None:
                 raise RuntimeError("no async engine is attached to the Lambda service")
             request_id = await self.events.accept(function.name, payload)
             return InvokeResponse(202, b"", request_id)
-        result = await self._run(function, payload, str(uuid.uuid4()), "sync")
+        result = await self._run(function, payload, new_request_id(), "sync")
         return InvokeResponse(200, result.payload, result.request_id, result.function_error)
 
     async def execute(
