@@ -8,7 +8,10 @@ Counts: ``queued`` (waiting for a first try), ``running``, ``retrying`` (back in
 after a function error or a throttle), ``done`` by condition (finished events still kept:
 see the engine's retention), ``deliveries_pending`` (records and DLQ messages not yet taken
 by their target), and the drain rate: events finished per second over the last
-``window`` seconds, from which ``eta_seconds`` says how long the backlog will take.
+``window`` seconds, from which ``eta_seconds`` says how long the backlog will take. And
+``longest_wait_seconds``: how long the oldest event waiting for its first try has waited
+(the runtime's downtime left out, as it does not age events). Held against the function's
+maximum event age at the time scale, it shows a backlog about to age events out.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class FunctionStats:
     deliveries_pending: int = 0
     drain_rate: float = 0.0
     """Events finished per second over the window."""
+    longest_wait_seconds: float | None = None
+    """How long the oldest queued event (first try) has waited; None when none waits."""
 
     @property
     def backlog(self) -> int:
@@ -132,6 +137,11 @@ def read_snapshot(
             " FROM events WHERE state IN ('queued', 'running') GROUP BY function_name"
         ):
             of(name).queued, of(name).running, of(name).retrying = queued, running, retrying
+        for name, waiting_since in db.execute(
+            "SELECT function_name, min(received_at + paused_seconds) FROM events"
+            " WHERE state = 'queued' AND attempts = 0 AND backoffs = 0 GROUP BY function_name"
+        ):
+            of(name).longest_wait_seconds = max(0.0, now - waiting_since)
         for name, condition, count in db.execute(
             "SELECT function_name, condition, count(*) FROM events WHERE state = 'done'"
             " GROUP BY function_name, condition"
@@ -163,8 +173,10 @@ def snapshot_table(snapshot: Snapshot, title: str = "async events") -> Table:
     table.add_column("deliveries pending", justify="right")
     table.add_column(f"drained/s ({snapshot.window_seconds:g} s)", justify="right")
     table.add_column("backlog clears in", justify="right")
+    table.add_column("longest wait", justify="right")
     for name, stats in sorted(snapshot.functions.items()):
         eta = stats.eta_seconds
+        wait = stats.longest_wait_seconds
         table.add_row(
             name,
             str(stats.queued),
@@ -174,6 +186,7 @@ def snapshot_table(snapshot: Snapshot, title: str = "async events") -> Table:
             str(stats.deliveries_pending),
             f"{stats.drain_rate:,.1f}",
             "—" if eta is None else ("done" if eta == 0 else f"{eta:,.0f} s"),
+            "—" if wait is None else f"{wait:,.1f} s",
         )
     return table
 

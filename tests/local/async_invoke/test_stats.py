@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from io import StringIO
 
 import pytest
@@ -29,29 +30,34 @@ def test_counts_per_function_by_state_and_condition(make_engine, new_queue, tmp_
     engine = make_engine(worker, idle, executor=executor)
     accept_all(engine, "worker", [b"{}", b"{}"])
     run_until(engine)
+    accepted_by = time.time()
     accept_all(engine, "worker", [b"{}"] * 3)  # queued, not run yet
 
     db = open_read_only(tmp_path / "q.db")
-    snapshot = read_snapshot(db, functions=["worker", "idle"], window=60)
+    snapshot = read_snapshot(db, functions=["worker", "idle"], window=200, now=accepted_by + 100)
     db.close()
 
     stats = snapshot.functions["worker"]
     assert (stats.queued, stats.running, stats.retrying) == (3, 0, 0)
     assert stats.done == {"Success": 1, "RetriesExhausted": 1}
     assert stats.deliveries_pending == 0
-    assert stats.drain_rate == pytest.approx(2 / 60)
-    assert stats.eta_seconds == pytest.approx(3 / (2 / 60))
+    assert stats.drain_rate == pytest.approx(2 / 200)
+    assert stats.eta_seconds == pytest.approx(3 / (2 / 200))
+    assert 99 < stats.longest_wait_seconds <= 100  # the first of the three, from its receipt
     assert snapshot.functions["idle"].backlog == 0  # listed though nothing ran
+    assert snapshot.functions["idle"].longest_wait_seconds is None
     assert snapshot.conditions() == ["Success", "RetriesExhausted"]
     as_json = snapshot.as_json()["functions"]["worker"]
     assert as_json["done"] == {"Success": 1, "RetriesExhausted": 1}
-    assert as_json["eta_seconds"] == pytest.approx(90.0)
+    assert as_json["eta_seconds"] == pytest.approx(300.0)
+    assert as_json["longest_wait_seconds"] == stats.longest_wait_seconds
 
     out = StringIO()
     Console(file=out, width=200).print(snapshot_table(snapshot))
     row = next(line for line in out.getvalue().splitlines() if "worker" in line)
     cells = [cell.strip() for cell in row.split("│")[1:-1]]
-    assert cells == ["worker", "3", "0", "0", "1", "1", "0", "0.0", "90 s"]
+    wait = f"{stats.longest_wait_seconds:.1f} s"
+    assert cells == ["worker", "3", "0", "0", "1", "1", "0", "0.0", "300 s", wait]
 
 
 def test_the_reader_cannot_write(make_engine, tmp_path):
