@@ -18,7 +18,8 @@ import uuid
 __all__ = ["new_extended_request_id", "new_request_id"]
 
 _random = random.Random()
-os.register_at_fork(after_in_child=_random.seed)
+if hasattr(os, "register_at_fork"):  # POSIX; where there is no fork there is nothing to redo
+    os.register_at_fork(after_in_child=_random.seed)
 
 
 def new_request_id() -> str:
