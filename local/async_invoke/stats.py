@@ -129,19 +129,18 @@ def read_snapshot(
 
     db.execute("BEGIN")  # one read transaction: the counts agree with each other
     try:
-        for name, queued, running, retrying in db.execute(
+        for name, queued, running, retrying, waiting_since in db.execute(
             "SELECT function_name,"
             " sum(state = 'queued' AND attempts = 0 AND backoffs = 0),"
             " sum(state = 'running'),"
-            " sum(state = 'queued' AND (attempts > 0 OR backoffs > 0))"
+            " sum(state = 'queued' AND (attempts > 0 OR backoffs > 0)),"
+            " min(CASE WHEN state = 'queued' AND attempts = 0 AND backoffs = 0"
+            " THEN received_at + paused_seconds END)"
             " FROM events WHERE state IN ('queued', 'running') GROUP BY function_name"
         ):
             of(name).queued, of(name).running, of(name).retrying = queued, running, retrying
-        for name, waiting_since in db.execute(
-            "SELECT function_name, min(received_at + paused_seconds) FROM events"
-            " WHERE state = 'queued' AND attempts = 0 AND backoffs = 0 GROUP BY function_name"
-        ):
-            of(name).longest_wait_seconds = max(0.0, now - waiting_since)
+            if waiting_since is not None:
+                of(name).longest_wait_seconds = max(0.0, now - waiting_since)
         for name, condition, count in db.execute(
             "SELECT function_name, condition, count(*) FROM events WHERE state = 'done'"
             " GROUP BY function_name, condition"
