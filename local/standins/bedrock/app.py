@@ -7,12 +7,12 @@ import contextlib
 import math
 import random
 import string
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from local.request_ids import new_request_id
 from local.standins.bedrock.errors import (
     BedrockError,
     IncompleteSignature,
@@ -81,7 +81,7 @@ class BedrockStandIn:
                 "usage": _usage(converse, reply),
                 "metrics": {"latencyMs": self._elapsed_ms(started)},
             },
-            headers={REQUEST_ID_HEADER: str(uuid.uuid4())},
+            headers={REQUEST_ID_HEADER: new_request_id()},
         )
 
     async def converse_stream(self, request: web.Request) -> web.StreamResponse:
@@ -92,7 +92,7 @@ class BedrockStandIn:
             return _error_response(error)
         reply = _reply(converse)
         response = web.StreamResponse(
-            headers={"Content-Type": EVENTSTREAM_CONTENT_TYPE, REQUEST_ID_HEADER: str(uuid.uuid4())}
+            headers={"Content-Type": EVENTSTREAM_CONTENT_TYPE, REQUEST_ID_HEADER: new_request_id()}
         )
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -204,7 +204,7 @@ def _error_response(error: BedrockError) -> web.Response:
     return web.json_response(
         error.body(),
         status=error.status,
-        headers={ERROR_TYPE_HEADER: error.error_type, REQUEST_ID_HEADER: str(uuid.uuid4())},
+        headers={ERROR_TYPE_HEADER: error.error_type, REQUEST_ID_HEADER: new_request_id()},
     )
 
 
