@@ -1,7 +1,9 @@
 """The destination sender: routes messages to the kind of service their target ARN names.
 
 The AWS clients talk to ``endpoint_url`` (the local moto server) with dummy credentials, or
-are injected. boto3 blocks, so each kind's calls run in a worker thread.
+are injected. SQS's calls are made from the event loop
+(:class:`~local.async_invoke.destinations.calls.LoopCalls`); the other kinds call through
+boto3, which blocks, in a worker thread.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from local.async_invoke.destinations.base import (
     Arn,
@@ -21,6 +24,7 @@ from local.async_invoke.destinations.base import (
     Outcome,
     outcome_of_error,
 )
+from local.async_invoke.destinations.calls import AwsCalls, LoopCalls, ThreadedCalls
 from local.async_invoke.destinations.eventbridge import EventBridgeDestination
 from local.async_invoke.destinations.lambda_ import InvokeAsync, LambdaDestination
 from local.async_invoke.destinations.s3 import S3Destination
@@ -30,6 +34,7 @@ from local.async_invoke.destinations.sqs import SqsDestination
 __all__ = ["DeliveryFailed", "DestinationSender"]
 
 _DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_LOOP_CREDENTIALS = {"access_key": "testing", "secret_key": "testing"}
 # One attempt per call: the async engine keeps the message and retries it with its own backoff.
 _CLIENT_CONFIG = Config(
     retries={"max_attempts": 1, "mode": "standard"},
@@ -68,13 +73,14 @@ class DestinationSender:
         self.invoke_async = invoke_async
         self._injected = dict(clients or {})
         self._clients: dict[tuple[str, str], Any] = {}
+        self._calls: dict[tuple[str, str], AwsCalls] = {}
         self._session = boto3.session.Session()
         self._lock = threading.Lock()
-        self._kinds = {
-            "sqs": SqsDestination(self._client),
-            "sns": SnsDestination(self._client),
-            "events": EventBridgeDestination(self._client),
-            "s3": S3Destination(self._client),
+        self._kinds: dict[str, _Kind] = {
+            "sqs": SqsDestination(self._calls_for),
+            "sns": _InThread(SnsDestination(self._client)),
+            "events": _InThread(EventBridgeDestination(self._client)),
+            "s3": _InThread(S3Destination(self._client)),
         }
         self._lambda = LambdaDestination(lambda: self.invoke_async)
 
@@ -88,7 +94,7 @@ class DestinationSender:
             kind = self._kinds.get(target.service)
             if kind is None:
                 raise DeliveryRejected(f"{target.service} is not a Lambda destination kind: {arn}")
-            outcomes = await asyncio.to_thread(kind.send, arn, target, messages)
+            outcomes = await kind.send(arn, target, messages)
         except Exception as error:
             return [outcome_of_error(message.id, error) for message in messages]
         by_id = {outcome.id: outcome for outcome in outcomes}
@@ -110,6 +116,22 @@ class DestinationSender:
         }
         return _raise_unless_sent(await self.send(arn, [Message(0, payload, dead_letter)]))
 
+    def _calls_for(self, service: str, target: Arn) -> AwsCalls:
+        """How to call ``service`` from the event loop: an injected client in a thread, else
+        the local endpoint directly, else (no endpoint: AWS itself) boto3 in a thread."""
+        region = target.region or self.region
+        calls = self._calls.get((service, region))
+        if calls is None:
+            if self.endpoint_url and service not in self._injected:
+                credentials = Credentials(**_LOOP_CREDENTIALS)
+                calls = LoopCalls(
+                    service, endpoint_url=self.endpoint_url, region=region, credentials=credentials
+                )
+            else:
+                calls = ThreadedCalls(self._client(service, target))
+            self._calls[(service, region)] = calls
+        return calls
+
     def _client(self, service: str, target: Arn) -> Any:
         if service in self._injected:
             return self._injected[service]
@@ -122,6 +144,21 @@ class DestinationSender:
                     options |= {"endpoint_url": self.endpoint_url, **_DUMMY_CREDENTIALS}
                 client = self._clients[(service, region)] = self._session.client(service, **options)
             return client
+
+
+class _Kind(Protocol):
+    async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]: ...
+
+
+class _InThread:
+    """A kind whose ``send`` blocks (it calls boto3), run in a worker thread."""
+
+    def __init__(self, kind: Any) -> None:
+        self._kind = kind
+
+    async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
+        outcomes: list[Outcome] = await asyncio.to_thread(self._kind.send, arn, target, messages)
+        return outcomes
 
 
 def _raise_unless_sent(outcomes: list[Outcome]) -> Outcome:

@@ -1,12 +1,14 @@
 """SQS destinations and dead-letter queues: ``SendMessageBatch``, up to 10 messages and
-1 MiB a call, one message per record."""
+1 MiB a call, one message per record.
+
+SQS is every worker's default destination kind, so its calls are made from the event loop
+(:class:`~local.async_invoke.destinations.calls.LoopCalls`), not in a thread like the other
+kinds'."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from local.async_invoke.destinations.base import (
     Arn,
@@ -18,6 +20,7 @@ from local.async_invoke.destinations.base import (
     dead_letter_attributes,
     outcome_of_error,
 )
+from local.async_invoke.destinations.calls import AwsCalls
 
 __all__ = ["SQS_MAX_MESSAGE_BYTES", "SqsDestination"]
 
@@ -37,12 +40,11 @@ class _Entry:
 class SqsDestination:
     """Sends to queues by ARN, looking each queue's URL up once."""
 
-    def __init__(self, client_for: Callable[[str, Arn], Any]) -> None:
-        self._client_for = client_for
+    def __init__(self, calls_for: Callable[[str, Arn], AwsCalls]) -> None:
+        self._calls_for = calls_for
         self._queue_urls: dict[str, str] = {}
-        self._lock = threading.Lock()
 
-    def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
+    async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         entries: list[_Entry] = []
         for message in messages:
@@ -61,16 +63,18 @@ class SqsDestination:
                 entries.append(_Entry(message, attributes, size))
         if not entries:
             return outcomes
-        client = self._client_for("sqs", target)
+        calls = self._calls_for("sqs", target)
         try:
-            url = self._queue_url(client, arn, target)
+            url = await self._queue_url(calls, arn, target)
         except Exception as error:
             return outcomes + [outcome_of_error(e.message.id, error) for e in entries]
         for batch in batches(entries, lambda entry: entry.size, SQS_MAX_MESSAGE_BYTES):
-            outcomes += self._send_batch(client, arn, url, batch)
+            outcomes += await self._send_batch(calls, arn, url, batch)
         return outcomes
 
-    def _send_batch(self, client: Any, arn: str, url: str, batch: list[_Entry]) -> list[Outcome]:
+    async def _send_batch(
+        self, calls: AwsCalls, arn: str, url: str, batch: list[_Entry]
+    ) -> list[Outcome]:
         request = [
             {
                 "Id": str(number),
@@ -80,25 +84,20 @@ class SqsDestination:
             for number, entry in enumerate(batch)
         ]
         try:
-            answer = client.send_message_batch(QueueUrl=url, Entries=request)
+            answer = await calls.call("SendMessageBatch", {"QueueUrl": url, "Entries": request})
         except Exception as error:
-            with self._lock:  # the queue may have been deleted and made again
-                self._queue_urls.pop(arn, None)
+            self._queue_urls.pop(arn, None)  # the queue may have been deleted and made again
             first = outcome_of_error(batch[0].message.id, error)
             if first.state == "rejected" and len(batch) > 1:
                 # Refused as a whole: send one by one to find the message it refuses.
-                return [o for entry in batch for o in self._send_batch(client, arn, url, [entry])]
+                return [o for e in batch for o in await self._send_batch(calls, arn, url, [e])]
             return [outcome_of_error(entry.message.id, error) for entry in batch]
         return batch_outcomes(answer, [(entry.message.id, None) for entry in batch])
 
-    def _queue_url(self, client: Any, arn: str, target: Arn) -> str:
-        with self._lock:
-            url = self._queue_urls.get(arn)
+    async def _queue_url(self, calls: AwsCalls, arn: str, target: Arn) -> str:
+        url = self._queue_urls.get(arn)
         if url is None:
-            answer = client.get_queue_url(
-                QueueName=target.resource, QueueOwnerAWSAccountId=target.account
-            )
-            url = answer["QueueUrl"]
-            with self._lock:
-                self._queue_urls[arn] = url
+            lookup = {"QueueName": target.resource, "QueueOwnerAWSAccountId": target.account}
+            answer = await calls.call("GetQueueUrl", lookup)
+            url = self._queue_urls[arn] = answer["QueueUrl"]
         return url

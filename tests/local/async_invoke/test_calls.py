@@ -1,0 +1,138 @@
+"""AWS API calls from the event loop (LoopCalls) answer as boto3 does, against the real moto."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import socket
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, ParamValidationError
+
+from local.async_invoke.destinations import DestinationSender
+from local.async_invoke.destinations.base import outcome_of_error
+from local.async_invoke.destinations.calls import LoopCalls, ThreadedCalls
+from tests.local.async_invoke.helpers import REGION
+
+CREDENTIALS = Credentials("testing", "testing")
+
+
+@pytest.fixture
+def sqs(endpoint: str) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def calls(endpoint: str) -> LoopCalls:
+    return LoopCalls("sqs", endpoint_url=endpoint, region=REGION, credentials=CREDENTIALS)
+
+
+def new_queue_url(sqs: Any) -> str:
+    return sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+
+
+def test_a_batch_sent_from_the_loop_arrives_as_boto3_reads_it(calls, sqs):
+    url = new_queue_url(sqs)
+    entries = [{"Id": str(n), "MessageBody": json.dumps({"n": n, "text": "é"})} for n in range(10)]
+
+    answer = asyncio.run(calls.call("SendMessageBatch", {"QueueUrl": url, "Entries": entries}))
+
+    assert sorted(int(e["Id"]) for e in answer["Successful"]) == list(range(10))
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        bodies += [json.loads(m["Body"]) for m in messages]
+        handles = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+        ]
+        sqs.delete_message_batch(QueueUrl=url, Entries=handles)
+    assert sorted(b["n"] for b in bodies) == list(range(10))
+    assert {b["text"] for b in bodies} == {"é"}
+
+
+def test_an_error_answer_raises_the_modeled_exception_boto3_raises(calls, sqs):
+    missing = {"QueueName": f"missing-{uuid.uuid4().hex[:12]}"}
+    with pytest.raises(ClientError) as from_boto3:
+        sqs.get_queue_url(**missing)
+
+    with pytest.raises(ClientError) as from_loop:
+        asyncio.run(calls.call("GetQueueUrl", missing))
+
+    assert type(from_loop.value).__name__ == type(from_boto3.value).__name__ == "QueueDoesNotExist"
+    assert from_loop.value.response["Error"] == from_boto3.value.response["Error"]
+    assert from_loop.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert outcome_of_error(1, from_loop.value).state == "retry"  # a queue may yet be made
+
+
+def test_a_refused_batch_reads_as_a_permanent_rejection(calls, sqs):
+    url = new_queue_url(sqs)
+    twice = [{"Id": "1", "MessageBody": "a"}, {"Id": "1", "MessageBody": "b"}]
+
+    with pytest.raises(ClientError) as refused:
+        asyncio.run(calls.call("SendMessageBatch", {"QueueUrl": url, "Entries": twice}))
+
+    assert type(refused.value).__name__ == "BatchEntryIdsNotDistinct"
+    assert outcome_of_error(1, refused.value).state == "rejected"
+
+
+def test_parameters_are_validated_as_boto3_does_before_anything_is_sent(calls):
+    with pytest.raises(ParamValidationError, match="Entries"):
+        asyncio.run(calls.call("SendMessageBatch", {"QueueUrl": "http://unused/q"}))
+
+
+def test_no_answer_is_a_failure_to_retry():
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    calls = LoopCalls(
+        "sqs", endpoint_url=f"http://127.0.0.1:{port}", region=REGION, credentials=CREDENTIALS
+    )
+
+    with pytest.raises(Exception) as unreachable:
+        asyncio.run(calls.call("GetQueueUrl", {"QueueName": "q"}))
+
+    assert not isinstance(unreachable.value, ClientError)
+    assert outcome_of_error(1, unreachable.value).state == "retry"
+
+
+def test_threaded_calls_reach_the_client_method_of_the_api_name(sqs):
+    url = new_queue_url(sqs)
+
+    answer = asyncio.run(
+        ThreadedCalls(sqs).call("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})
+    )
+
+    assert answer["Attributes"]["QueueArn"].endswith(url.rsplit("/", 1)[1])
+
+
+def test_sqs_records_leave_without_a_worker_thread(endpoint, sqs):
+    url = new_queue_url(sqs)
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sender = DestinationSender(endpoint_url=endpoint, region=REGION)
+
+    class NoThreads(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("a destination call went to a worker thread")
+
+    async def send() -> None:
+        asyncio.get_running_loop().set_default_executor(NoThreads())
+        for n in range(3):
+            await sender.send_record(arn, json.dumps({"n": n}).encode())
+
+    asyncio.run(send())
+
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(json.loads(m["Body"])["n"] for m in messages) == [0, 1, 2]
