@@ -16,6 +16,7 @@ from local.async_invoke.destinations.base import (
     outcome_of_error,
     record_fields,
 )
+from local.async_invoke.destinations.calls import AwsCalls
 
 __all__ = [
     "EVENTBRIDGE_MAX_BYTES",
@@ -45,10 +46,10 @@ class _Entry:
 class EventBridgeDestination:
     """Puts records on event buses by ARN."""
 
-    def __init__(self, client_for: Callable[[str, Arn], Any]) -> None:
-        self._client_for = client_for
+    def __init__(self, calls_for: Callable[[str, Arn], AwsCalls]) -> None:
+        self._calls_for = calls_for
 
-    def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
+    async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         entries: list[_Entry] = []
         for message in messages:
@@ -82,15 +83,15 @@ class EventBridgeDestination:
                 entries.append(_Entry(message, request, size))
         if not entries:
             return outcomes
-        client = self._client_for("events", target)
+        calls = self._calls_for("events", target)
         for batch in batches(entries, lambda entry: entry.size, EVENTBRIDGE_MAX_BYTES - 1):
-            outcomes += _put_events(client, batch)
+            outcomes += await _put_events(calls, batch)
         return outcomes
 
 
-def _put_events(client: Any, batch: list[_Entry]) -> list[Outcome]:
+async def _put_events(calls: AwsCalls, batch: list[_Entry]) -> list[Outcome]:
     try:
-        answer = client.put_events(Entries=[entry.request for entry in batch])
+        answer = await calls.call("PutEvents", {"Entries": [entry.request for entry in batch]})
     except Exception as error:
         return [outcome_of_error(entry.message.id, error) for entry in batch]
     results = answer.get("Entries", [])

@@ -1,9 +1,9 @@
 """The destination sender: routes messages to the kind of service their target ARN names.
 
 The AWS clients talk to ``endpoint_url`` (the local moto server) with dummy credentials, or
-are injected. SQS's calls are made from the event loop
-(:class:`~local.async_invoke.destinations.calls.LoopCalls`); the other kinds call through
-boto3, which blocks, in a worker thread.
+are injected. SQS's, SNS's and EventBridge's calls are made from the event loop
+(:class:`~local.async_invoke.destinations.calls.LoopCalls`); S3's, whose protocol boto3 fits
+with handlers of its own, through boto3 in a worker thread.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ class DestinationSender:
         self._lock = threading.Lock()
         self._kinds: dict[str, _Kind] = {
             "sqs": SqsDestination(self._calls_for),
-            "sns": _InThread(SnsDestination(self._client)),
-            "events": _InThread(EventBridgeDestination(self._client)),
+            "sns": SnsDestination(self._calls_for),
+            "events": EventBridgeDestination(self._calls_for),
             "s3": _InThread(S3Destination(self._client)),
         }
         self._lambda = LambdaDestination(lambda: self.invoke_async)

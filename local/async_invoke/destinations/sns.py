@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from local.async_invoke.destinations.base import (
     Arn,
@@ -18,6 +17,7 @@ from local.async_invoke.destinations.base import (
     dead_letter_attributes,
     outcome_of_error,
 )
+from local.async_invoke.destinations.calls import AwsCalls
 
 __all__ = ["PAYLOADS_DROPPED", "SNS_MAX_MESSAGE_BYTES", "SnsDestination", "without_payloads"]
 
@@ -41,10 +41,10 @@ class _Entry:
 class SnsDestination:
     """Publishes to topics by ARN."""
 
-    def __init__(self, client_for: Callable[[str, Arn], Any]) -> None:
-        self._client_for = client_for
+    def __init__(self, calls_for: Callable[[str, Arn], AwsCalls]) -> None:
+        self._calls_for = calls_for
 
-    def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
+    async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         entries: list[_Entry] = []
         for message in messages:
@@ -62,9 +62,9 @@ class SnsDestination:
                 entries.append(entry)
         if not entries:
             return outcomes
-        client = self._client_for("sns", target)
+        calls = self._calls_for("sns", target)
         for batch in batches(entries, lambda entry: entry.size, SNS_MAX_MESSAGE_BYTES):
-            outcomes += _publish_batch(client, arn, batch)
+            outcomes += await _publish_batch(calls, arn, batch)
         return outcomes
 
 
@@ -88,7 +88,7 @@ def _entry(message: Message) -> _Entry:
     return _Entry(message, trimmed.decode(), None, len(trimmed), detail)
 
 
-def _publish_batch(client: Any, arn: str, batch: list[_Entry]) -> list[Outcome]:
+async def _publish_batch(calls: AwsCalls, arn: str, batch: list[_Entry]) -> list[Outcome]:
     request = [
         {
             "Id": str(number),
@@ -98,10 +98,12 @@ def _publish_batch(client: Any, arn: str, batch: list[_Entry]) -> list[Outcome]:
         for number, entry in enumerate(batch)
     ]
     try:
-        answer = client.publish_batch(TopicArn=arn, PublishBatchRequestEntries=request)
+        answer = await calls.call(
+            "PublishBatch", {"TopicArn": arn, "PublishBatchRequestEntries": request}
+        )
     except Exception as error:
         first = outcome_of_error(batch[0].message.id, error)
         if first.state == "rejected" and len(batch) > 1:
-            return [o for entry in batch for o in _publish_batch(client, arn, [entry])]
+            return [o for e in batch for o in await _publish_batch(calls, arn, [e])]
         return [outcome_of_error(entry.message.id, error) for entry in batch]
     return batch_outcomes(answer, [(entry.message.id, entry.detail) for entry in batch])

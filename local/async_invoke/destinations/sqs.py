@@ -1,9 +1,5 @@
 """SQS destinations and dead-letter queues: ``SendMessageBatch``, up to 10 messages and
-1 MiB a call, one message per record.
-
-SQS is every worker's default destination kind, so its calls are made from the event loop
-(:class:`~local.async_invoke.destinations.calls.LoopCalls`), not in a thread like the other
-kinds'."""
+1 MiB a call, one message per record."""
 
 from __future__ import annotations
 

@@ -23,17 +23,6 @@ CREDENTIALS = Credentials("testing", "testing")
 
 
 @pytest.fixture
-def sqs(endpoint: str) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-@pytest.fixture
 def calls(endpoint: str) -> LoopCalls:
     return LoopCalls("sqs", endpoint_url=endpoint, region=REGION, credentials=CREDENTIALS)
 
@@ -116,23 +105,52 @@ def test_threaded_calls_reach_the_client_method_of_the_api_name(sqs):
     assert answer["Attributes"]["QueueArn"].endswith(url.rsplit("/", 1)[1])
 
 
+class NoThreads(concurrent.futures.ThreadPoolExecutor):
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a destination call went to a worker thread")
+
+
+def send_without_threads(sender: DestinationSender, arn: str, records: list[bytes]) -> None:
+    async def send() -> None:
+        asyncio.get_running_loop().set_default_executor(NoThreads())
+        for record in records:
+            await sender.send_record(arn, record)  # raises unless sent
+
+    asyncio.run(send())
+
+
+def a_record(n: int) -> bytes:
+    context = {"condition": "Success", "functionArn": f"arn:aws:lambda:{REGION}:0:function:f"}
+    return json.dumps({"requestContext": context, "requestPayload": {"n": n}}).encode()
+
+
 def test_sqs_records_leave_without_a_worker_thread(endpoint, sqs):
     url = new_queue_url(sqs)
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    sender = DestinationSender(endpoint_url=endpoint, region=REGION)
 
-    class NoThreads(concurrent.futures.ThreadPoolExecutor):
-        def submit(self, *args: Any, **kwargs: Any) -> Any:
-            raise AssertionError("a destination call went to a worker thread")
-
-    async def send() -> None:
-        asyncio.get_running_loop().set_default_executor(NoThreads())
-        for n in range(3):
-            await sender.send_record(arn, json.dumps({"n": n}).encode())
-
-    asyncio.run(send())
+    send_without_threads(
+        DestinationSender(endpoint_url=endpoint, region=REGION),
+        arn,
+        [a_record(n) for n in range(3)],
+    )
 
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    assert sorted(json.loads(m["Body"])["n"] for m in messages) == [0, 1, 2]
+    assert sorted(json.loads(m["Body"])["requestPayload"]["n"] for m in messages) == [0, 1, 2]
+
+
+def test_sns_and_eventbridge_records_leave_without_a_worker_thread(endpoint):
+    sns = boto3.client(
+        "sns",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:12]}")["TopicArn"]
+    bus = f"arn:aws:events:{REGION}:{topic.split(':')[4]}:event-bus/default"
+    sender = DestinationSender(endpoint_url=endpoint, region=REGION)
+
+    for arn in (topic, bus):
+        send_without_threads(sender, arn, [a_record(1), a_record(2)])
