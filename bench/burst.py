@@ -138,6 +138,7 @@ def _summary(
         default=submitted,
     )
     drained = (success_times[-1] if success_times else arrived) - started
+    beside, after = _drain_rates(success_times, started, submitted)
     return {
         "events": BURST_EVENTS,
         "accepted": len(accepted),
@@ -155,8 +156,25 @@ def _summary(
         "seconds_until_accounted": round(arrived - started, 2) if all_in else None,
         "waited_seconds": round(finished - started, 2),
         "success_per_second": round(conditions.get("Success", 0) / drained, 1) if drained else 0,
+        "success_per_second_beside_acks": beside,
+        "success_per_second_after_acks": after,
         "timeline": _timeline(acks, reader, started),
     }
+
+
+def _drain_rates(
+    success_times: list[float], started: float, submitted: float
+) -> tuple[float, float]:
+    """Success records per second while the acks ran, and from the last ack to the last record:
+    the drain is slower beside the acks, which is what decides how long the last event waits."""
+    beside = sum(1 for at in success_times if at <= submitted)
+    after = len(success_times) - beside
+    acking = submitted - started
+    draining = (success_times[-1] - submitted) if after else 0.0
+    return (
+        round(beside / acking, 1) if acking > 0 else 0.0,
+        round(after / draining, 1) if draining > 0 else 0.0,
+    )
 
 
 def _timeline(

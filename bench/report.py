@@ -279,6 +279,7 @@ def _burst(results: dict[str, Any]) -> list[str]:
                 "duplicates",
                 "all accounted for",
                 "success /s",
+                "beside the acks / after",
                 "SendMessageBatch /s",
                 "success /s vs baseline",
             ],
@@ -293,6 +294,8 @@ def _burst(results: dict[str, Any]) -> list[str]:
                     f"{b['duplicates']:,}",
                     until,
                     f"{b['success_per_second']:,.0f}",
+                    f"{b.get('success_per_second_beside_acks', 0):,.0f} / "
+                    f"{b.get('success_per_second_after_acks', 0):,.0f}",
                     f"{base.get('rate', 0):,.0f}",
                     ratio,
                 ]

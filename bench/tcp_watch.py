@@ -67,9 +67,11 @@ def _watch(port: int, commands: Connection) -> None:
         deadline = time.monotonic() + ARMED_SECONDS
         seen = None
         while seen is None and time.monotonic() < deadline:
-            now = time.monotonic()
-            if established_client_ports(port) - known:
-                seen = now
+            # Timed once the listing is read: a connection it shows was open by then, while a
+            # time taken before the listing can precede a connection made during it.
+            opened = established_client_ports(port) - known
+            if opened:
+                seen = time.monotonic()
             else:
                 time.sleep(POLL_SECONDS)
         commands.send(seen)
@@ -77,7 +79,8 @@ def _watch(port: int, commands: Connection) -> None:
 
 class ConnectionWatch:
     """``arm()``, then cause a connection; ``wait()`` gives its ``time.monotonic()`` (one
-    clock for every process on Linux), or None if none came."""
+    clock for every process on Linux; at most a poll and a listing, about a millisecond,
+    after it opened), or None if none came."""
 
     def __init__(self, port: int) -> None:
         self._commands, theirs = multiprocessing.Pipe()

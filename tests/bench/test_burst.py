@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.burst import FIRST_NUMBER, _event_of, _timeline
+from bench.burst import FIRST_NUMBER, _drain_rates, _event_of, _timeline
 from bench.queues import QueueReader, Received
 
 
@@ -33,3 +33,12 @@ def test_the_timeline_counts_acks_and_records_per_second_in_half_second_buckets(
     assert timeline["accepted"] == [6.0, 0.0]
     assert timeline["success"] == [2.0, 2.0]
     assert timeline["failure"] == [0.0, 2.0]
+
+
+def test_the_drain_is_counted_apart_beside_the_acks_and_after_them():
+    started, submitted = 1000.0, 1002.0  # two seconds of acks
+    arrivals = [1000.5, 1001.0, 1001.5, 1002.0, 1002.25, 1002.5, 1002.75, 1003.0]
+
+    assert _drain_rates(arrivals, started, submitted) == (2.0, 4.0)
+    assert _drain_rates(arrivals[:3], started, submitted) == (1.5, 0.0)  # done before the last ack
+    assert _drain_rates([], started, submitted) == (0.0, 0.0)
