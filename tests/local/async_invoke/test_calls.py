@@ -119,6 +119,11 @@ def send_without_threads(sender: DestinationSender, arn: str, records: list[byte
     asyncio.run(send())
 
 
+def bodies_in(sqs: Any, url: str) -> list[dict[str, Any]]:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    return [json.loads(m["Body"]) for m in messages]
+
+
 def a_record(n: int) -> bytes:
     context = {"condition": "Success", "functionArn": f"arn:aws:lambda:{REGION}:0:function:f"}
     return json.dumps({"requestContext": context, "requestPayload": {"n": n}}).encode()
@@ -136,21 +141,46 @@ def test_sqs_records_leave_without_a_worker_thread(endpoint, sqs):
         [a_record(n) for n in range(3)],
     )
 
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    assert sorted(json.loads(m["Body"])["requestPayload"]["n"] for m in messages) == [0, 1, 2]
+    assert sorted(body["requestPayload"]["n"] for body in bodies_in(sqs, url)) == [0, 1, 2]
 
 
-def test_sns_and_eventbridge_records_leave_without_a_worker_thread(endpoint):
-    sns = boto3.client(
-        "sns",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+def test_sns_and_eventbridge_records_leave_without_a_worker_thread(endpoint, sqs):
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    sns, events = client("sns"), client("events")
+    topic_queue, bus_queue = new_queue_url(sqs), new_queue_url(sqs)
+    arn_of = {
+        url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        for url in (topic_queue, bus_queue)
+    }
     topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:12]}")["TopicArn"]
-    bus = f"arn:aws:events:{REGION}:{topic.split(':')[4]}:event-bus/default"
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn_of[topic_queue])
+    sns.set_subscription_attributes(
+        SubscriptionArn=subscription["SubscriptionArn"],
+        AttributeName="RawMessageDelivery",
+        AttributeValue="true",
+    )
+    bus_name = f"bus-{uuid.uuid4().hex[:12]}"
+    bus = events.create_event_bus(Name=bus_name)["EventBusArn"]
+    events.put_rule(Name="all", EventBusName=bus_name, EventPattern='{"source": ["lambda"]}')
+    events.put_targets(
+        Rule="all", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": arn_of[bus_queue]}]
+    )
     sender = DestinationSender(endpoint_url=endpoint, region=REGION)
 
-    for arn in (topic, bus):
-        send_without_threads(sender, arn, [a_record(1), a_record(2)])
+    send_without_threads(sender, topic, [a_record(1), a_record(2)])
+    send_without_threads(sender, bus, [a_record(3), a_record(4)])
+
+    published = bodies_in(sqs, topic_queue)  # raw: the records as published
+    put = [event["detail"] for event in bodies_in(sqs, bus_queue)]  # inside EventBridge events
+    assert sorted(record["requestPayload"]["n"] for record in published) == [1, 2]
+    assert sorted(record["requestPayload"]["n"] for record in put) == [3, 4]
