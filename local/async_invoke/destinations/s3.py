@@ -6,7 +6,6 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from local.async_invoke.destinations.base import (
     LATEST_SUFFIX,
@@ -16,6 +15,7 @@ from local.async_invoke.destinations.base import (
     Outcome,
     outcome_of_error,
 )
+from local.async_invoke.destinations.calls import AwsCalls
 
 __all__ = ["S3Destination", "s3_record_key"]
 
@@ -31,13 +31,13 @@ def s3_record_key(function_name: str, at: datetime, unique: str | None = None) -
 class S3Destination:
     """Writes failure records to buckets by ARN (S3 has no batch put: one call a record)."""
 
-    def __init__(self, client_for: Callable[[str, Arn], Any]) -> None:
-        self._client_for = client_for
+    def __init__(self, calls_for: Callable[[str, Arn], AwsCalls]) -> None:
+        self._calls_for = calls_for
 
-    def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
-        return [self._put(arn, target, message) for message in messages]
+    async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
+        return [await self._put(arn, target, message) for message in messages]
 
-    def _put(self, arn: str, target: Arn, message: Message) -> Outcome:
+    async def _put(self, arn: str, target: Arn, message: Message) -> Outcome:
         if message.dead_letter is not None:
             return Outcome(message.id, "rejected", f"a dead-letter target is SQS or SNS: {arn}")
         record = json.loads(message.body)
@@ -48,12 +48,13 @@ class S3Destination:
         function_name = Arn.parse(function_arn).resource.split(":")[1]
         at = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")).astimezone(UTC)
         try:
-            self._client_for("s3", target).put_object(
-                Bucket=target.resource,
-                Key=s3_record_key(function_name, at),
-                Body=message.body,
-                ContentType="application/json",
-            )
+            put = {
+                "Bucket": target.resource,
+                "Key": s3_record_key(function_name, at),
+                "Body": message.body,
+                "ContentType": "application/json",
+            }
+            await self._calls_for("s3", target).call("PutObject", put)
         except Exception as error:
             return outcome_of_error(message.id, error)
         return Outcome(message.id, "sent")

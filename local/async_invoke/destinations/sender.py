@@ -1,15 +1,14 @@
 """The destination sender: routes messages to the kind of service their target ARN names.
 
 The AWS clients talk to ``endpoint_url`` (the local moto server) with dummy credentials, or
-are injected. SQS's, SNS's and EventBridge's calls are made from the event loop
-(:class:`~local.async_invoke.destinations.calls.LoopCalls`); S3's, whose protocol boto3 fits
-with handlers of its own, through boto3 in a worker thread.
+are injected. Calls to the local endpoint are made from the event loop
+(:class:`~local.async_invoke.destinations.calls.LoopCalls`), except S3's, whose protocol boto3
+fits with handlers of its own: those, injected clients' and AWS's own go through boto3 in a
+worker thread (:class:`~local.async_invoke.destinations.calls.ThreadedCalls`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -24,7 +23,13 @@ from local.async_invoke.destinations.base import (
     Outcome,
     outcome_of_error,
 )
-from local.async_invoke.destinations.calls import AwsCalls, LoopCalls, ThreadedCalls
+from local.async_invoke.destinations.calls import (
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    AwsCalls,
+    LoopCalls,
+    ThreadedCalls,
+)
 from local.async_invoke.destinations.eventbridge import EventBridgeDestination
 from local.async_invoke.destinations.lambda_ import InvokeAsync, LambdaDestination
 from local.async_invoke.destinations.s3 import S3Destination
@@ -33,13 +38,14 @@ from local.async_invoke.destinations.sqs import SqsDestination
 
 __all__ = ["DeliveryFailed", "DestinationSender"]
 
-_DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-_LOOP_CREDENTIALS = {"access_key": "testing", "secret_key": "testing"}
+_DUMMY_CREDENTIALS = Credentials("testing", "testing")
+_LOOP_SERVICES = frozenset({"sqs", "sns", "events"})
+"""The services whose calls to the local endpoint are made from the event loop."""
 # One attempt per call: the async engine keeps the message and retries it with its own backoff.
 _CLIENT_CONFIG = Config(
     retries={"max_attempts": 1, "mode": "standard"},
-    connect_timeout=5,
-    read_timeout=30,
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
     max_pool_connections=32,
     s3={"addressing_style": "path"},
 )
@@ -72,15 +78,13 @@ class DestinationSender:
         self.region = region
         self.invoke_async = invoke_async
         self._injected = dict(clients or {})
-        self._clients: dict[tuple[str, str], Any] = {}
         self._calls: dict[tuple[str, str], AwsCalls] = {}
         self._session = boto3.session.Session()
-        self._lock = threading.Lock()
         self._kinds: dict[str, _Kind] = {
             "sqs": SqsDestination(self._calls_for),
             "sns": SnsDestination(self._calls_for),
             "events": EventBridgeDestination(self._calls_for),
-            "s3": _InThread(S3Destination(self._client)),
+            "s3": S3Destination(self._calls_for),
         }
         self._lambda = LambdaDestination(lambda: self.invoke_async)
 
@@ -117,48 +121,40 @@ class DestinationSender:
         return _raise_unless_sent(await self.send(arn, [Message(0, payload, dead_letter)]))
 
     def _calls_for(self, service: str, target: Arn) -> AwsCalls:
-        """How to call ``service`` from the event loop: an injected client in a thread, else
-        the local endpoint directly, else (no endpoint: AWS itself) boto3 in a thread."""
+        """How to call ``service``: the local endpoint from the loop where it can be, else
+        (an injected client, S3, or AWS itself: no endpoint) boto3 in a thread."""
         region = target.region or self.region
         calls = self._calls.get((service, region))
         if calls is None:
-            if self.endpoint_url and service not in self._injected:
-                credentials = Credentials(**_LOOP_CREDENTIALS)
+            if self.endpoint_url and service in _LOOP_SERVICES and service not in self._injected:
                 calls = LoopCalls(
-                    service, endpoint_url=self.endpoint_url, region=region, credentials=credentials
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region=region,
+                    credentials=_DUMMY_CREDENTIALS,
                 )
             else:
-                calls = ThreadedCalls(self._client(service, target))
+                calls = ThreadedCalls(self._client(service, region))
             self._calls[(service, region)] = calls
         return calls
 
-    def _client(self, service: str, target: Arn) -> Any:
+    def _client(self, service: str, region: str) -> Any:
+        """The injected client for ``service``, else a new boto3 client (made on the loop's
+        thread: boto3 sessions are not thread-safe)."""
         if service in self._injected:
             return self._injected[service]
-        region = target.region or self.region
-        with self._lock:  # boto3 sessions are not thread-safe; clients are
-            client = self._clients.get((service, region))
-            if client is None:
-                options: dict[str, Any] = {"region_name": region, "config": _CLIENT_CONFIG}
-                if self.endpoint_url:
-                    options |= {"endpoint_url": self.endpoint_url, **_DUMMY_CREDENTIALS}
-                client = self._clients[(service, region)] = self._session.client(service, **options)
-            return client
+        options: dict[str, Any] = {"region_name": region, "config": _CLIENT_CONFIG}
+        if self.endpoint_url:
+            options |= {
+                "endpoint_url": self.endpoint_url,
+                "aws_access_key_id": _DUMMY_CREDENTIALS.access_key,
+                "aws_secret_access_key": _DUMMY_CREDENTIALS.secret_key,
+            }
+        return self._session.client(service, **options)
 
 
 class _Kind(Protocol):
     async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]: ...
-
-
-class _InThread:
-    """A kind whose ``send`` blocks (it calls boto3), run in a worker thread."""
-
-    def __init__(self, kind: Any) -> None:
-        self._kind = kind
-
-    async def send(self, arn: str, target: Arn, messages: Sequence[Message]) -> list[Outcome]:
-        outcomes: list[Outcome] = await asyncio.to_thread(self._kind.send, arn, target, messages)
-        return outcomes
 
 
 def _raise_unless_sent(outcomes: list[Outcome]) -> Outcome:
