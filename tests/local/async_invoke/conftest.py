@@ -17,14 +17,24 @@ from tests.local.async_invoke.helpers import REGION, SCALE, Queue, ScriptedExecu
 
 
 @pytest.fixture
-def sqs(endpoint: str) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+def aws(endpoint: str) -> Callable[[str], Any]:
+    """A boto3 client of the shared moto, by service name."""
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return client
+
+
+@pytest.fixture
+def sqs(aws: Callable[[str], Any]) -> Any:
+    return aws("sqs")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import socket
 import uuid
 from typing import Any
 
-import boto3
 import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ParamValidationError
@@ -144,17 +143,8 @@ def test_sqs_records_leave_without_a_worker_thread(endpoint, sqs):
     assert sorted(body["requestPayload"]["n"] for body in bodies_in(sqs, url)) == [0, 1, 2]
 
 
-def test_sns_and_eventbridge_records_leave_without_a_worker_thread(endpoint, sqs):
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    sns, events = client("sns"), client("events")
+def test_sns_and_eventbridge_records_leave_without_a_worker_thread(endpoint, aws, sqs):
+    sns, events = aws("sns"), aws("events")
     topic_queue, bus_queue = new_queue_url(sqs), new_queue_url(sqs)
     arn_of = {
         url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
