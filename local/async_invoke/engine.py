@@ -15,6 +15,10 @@ due events with AWS's semantics:
   AWS sends those straight to the failure destination / DLQ. The record then says
   ``RetriesExhausted`` with ``approximateInvokeCount`` 0.
 
+Where this machine could not start a burst's events within their age (AWS would scale to run
+them at once), :meth:`AsyncEngine.accept` holds the acknowledgement instead, for at most a
+second: see :mod:`local.async_invoke.intake`.
+
 A finished event's records are written to an outbox in the same transaction that finishes
 it; the :class:`~local.async_invoke.outbox.Outbox` sends them and retries them with backoff
 until the destination takes them, across restarts too. A failed event goes to its
@@ -45,6 +49,7 @@ from typing import TYPE_CHECKING
 
 from local.async_invoke.aging import backoff_seconds, expiry, retry_delay
 from local.async_invoke.group_commit import WriterClosed
+from local.async_invoke.intake import Intake, allowed_wait
 from local.async_invoke.outbox import MAX_HELD_PER_TARGET, Outbox
 from local.async_invoke.records import (
     EVENT_AGE_EXCEEDED,
@@ -147,6 +152,10 @@ class AsyncEngine:
             self._max_running = min(MAX_RUNNING_EVENTS, executor.max_running_events)
         self._scale = time_scale
         self._clock = clock
+        self._allowed_waits = {
+            name: allowed_wait(function, time_scale, self._max_running)
+            for name, function in functions.items()
+        }
         self._retention = retention_seconds
         self._unrecoverable_after = unrecoverable_after
         if destinations.invoke_async is None:
@@ -167,6 +176,7 @@ class AsyncEngine:
         self._running: Counter[str] = Counter()
         self._failing: str | None = None
         self._stopped: str | None = None
+        self._intake = Intake()
 
     # -- accepting ---------------------------------------------------------------------------
 
@@ -184,12 +194,16 @@ class AsyncEngine:
         reason = self.unavailable
         if reason is not None:
             raise EventQueueUnavailable(reason)
+        allowance = self._allowed_waits[function_name]
+        if allowance is not None:
+            await self._intake.hold(function_name, allowance)
         request_id = new_request_id()
         try:
             await self._store.add_event(request_id, function_name, bytes(payload), self._clock())
         except (sqlite3.Error, WriterClosed) as error:
             reason = f"the event store did not take the event: {error}"
             raise EventQueueUnavailable(reason) from error
+        self._intake.received(function_name)
         self._notify()
         return request_id
 
@@ -342,6 +356,8 @@ class AsyncEngine:
             default_target_room=MAX_HELD_PER_TARGET,
         )
         for event in work.events:
+            if event.attempts == 0 and event.backoffs == 0:
+                self._intake.started(event.function_name)
             if not self._admit(event.function_name):  # not expected: room was counted above
                 await self._persist(lambda e=event: self._store.reschedule(e, now), "a requeue")
                 continue

@@ -1,0 +1,139 @@
+"""Backpressure on accepts: take no more events than this machine can start within their age.
+
+AWS's pollers scale a function to the account's concurrency, so a burst of events for an
+unreserved function starts within seconds there. Locally the events share a few execution
+environments, and a burst can come in faster than they drain: past some backlog, the last
+events would wait longer than their (scaled) maximum event age and fail with
+``EventAgeExceeded``, a failure AWS would not produce.
+
+So before an event is received, :class:`Intake` predicts how long it would wait (the
+function's queued events ÷ the rate its events have been starting) and, while that is more
+than the event's age allows (the engine's allowance: its scaled age less the delays of its
+retries, at most :data:`WAIT_SHARE` of it), holds the caller's acknowledgement until the queue has
+drained enough, for at most :data:`MAX_HOLD_SECONDS`. The event's age counts from when it
+is received, after the hold, exactly as before: the clock is not loosened; what changes under
+overload is that the 202 comes later instead of a failure record.
+
+Functions whose reserved concurrency holds them below the local environments are not held:
+their backlog is their own, on AWS too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from local.async_invoke.aging import retry_delay, scaled_age
+
+if TYPE_CHECKING:
+    from local.cloud.functions import LocalFunction
+
+__all__ = ["MAX_HOLD_SECONDS", "RATE_WINDOW_SECONDS", "WAIT_SHARE", "Intake", "allowed_wait"]
+
+log = logging.getLogger(__name__)
+
+MAX_HOLD_SECONDS = 1.0
+"""The longest an acknowledgement is held: callers with a deadline of their own (a Slack front
+answering within 3 s) still get their answer if the queue stops draining."""
+RATE_WINDOW_SECONDS = 1.0
+"""Starts counted for a function's drain rate: those of the last this many seconds..."""
+MIN_STARTS = 20
+"""...and no rate (so no hold) from fewer starts than this, or over less than a fifth of the
+window: a handful of starts says little about how fast a backlog drains."""
+LOG_EVERY_SECONDS = 10.0
+"""A function's holds are logged at most this often."""
+WAIT_SHARE = 0.95
+"""At most this share of its age may an event be predicted to wait, whatever its retries: a
+queue kept at its limit would otherwise age out the events at its end."""
+_MAX_SLEEP_SECONDS = 0.25
+
+
+def allowed_wait(function: LocalFunction, time_scale: float, max_running: int) -> float | None:
+    """How long a new event of ``function`` may be predicted to wait in the queue before its
+    acknowledgement is held: its scaled age less the delays of the retries it may need (where
+    they fit in it), at most :data:`WAIT_SHARE` of it. None: never held, as its reserved
+    concurrency (at most the ``max_running`` events the engine runs at once), not this
+    machine, is what makes its events wait."""
+    reserved = function.reserved_concurrency
+    if reserved is not None and reserved <= max_running:
+        return None
+    age = scaled_age(function, time_scale)
+    retries = sum(retry_delay(n) for n in range(1, function.retries + 1)) * time_scale
+    return min(age - retries, WAIT_SHARE * age) if retries < age else WAIT_SHARE * age
+
+
+class Intake:
+    """The engine's queued events per function and how fast they start, and the hold that
+    follows from them. ``clock`` is a monotonic clock in local seconds."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_hold: float = MAX_HOLD_SECONDS,
+        window: float = RATE_WINDOW_SECONDS,
+    ) -> None:
+        self._clock = clock
+        self._max_hold = max_hold
+        self._window = window
+        self._queued: Counter[str] = Counter()
+        self._starts: dict[str, deque[float]] = {}
+        self._logged_at: dict[str, float] = {}
+
+    def received(self, function_name: str) -> None:
+        """An event of ``function_name`` is in the queue."""
+        self._queued[function_name] += 1
+
+    def started(self, function_name: str) -> None:
+        """An event counted by :meth:`received` left the queue for its first run."""
+        if self._queued[function_name] > 0:
+            self._queued[function_name] -= 1
+        starts = self._starts.setdefault(function_name, deque())
+        now = self._clock()
+        starts.append(now)
+        while starts[0] < now - self._window:
+            starts.popleft()
+
+    def drain_rate(self, function_name: str) -> float | None:
+        """Events of ``function_name`` started per second lately, or None when too few did."""
+        starts = self._starts.get(function_name)
+        if not starts or len(starts) < MIN_STARTS:
+            return None
+        span = self._clock() - starts[0]
+        if span < self._window / 5:
+            return None
+        return len(starts) / span
+
+    def predicted_wait(self, function_name: str) -> float:
+        """Seconds a new event of ``function_name`` would wait before it starts (0 unknown)."""
+        queued = self._queued[function_name]
+        rate = self.drain_rate(function_name) if queued else None
+        return queued / rate if rate else 0.0
+
+    async def hold(self, function_name: str, allowed_wait: float) -> float:
+        """Wait while a new event of ``function_name`` would wait over ``allowed_wait`` seconds
+        in the queue, at most :data:`MAX_HOLD_SECONDS`; returns the seconds held."""
+        excess = self.predicted_wait(function_name) - allowed_wait
+        if excess <= 0:
+            return 0.0
+        began = self._clock()
+        if began - self._logged_at.get(function_name, -LOG_EVERY_SECONDS) >= LOG_EVERY_SECONDS:
+            self._logged_at[function_name] = began
+            log.warning(
+                "%s: %d events queued, starting %.0f/s here; acknowledgements are held so "
+                "that its events start within their age (AWS would run them at once)",
+                function_name,
+                self._queued[function_name],
+                self.drain_rate(function_name) or 0.0,
+            )
+        while excess > 0:
+            held = self._clock() - began
+            if held >= self._max_hold:
+                break
+            await asyncio.sleep(min(excess, self._max_hold - held, _MAX_SLEEP_SECONDS))
+            excess = self.predicted_wait(function_name) - allowed_wait
+        return self._clock() - began
