@@ -152,6 +152,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             options.state_dir / "logs",
             account_concurrency=options.account_concurrency,
             max_environments=options.max_environments,
+            function_keys=(credentials.for_function(f).access_key for f in functions),
         )
         running.push_async_callback(lambda_service.close)
         engine = AsyncEngine(

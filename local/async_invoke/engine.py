@@ -180,8 +180,11 @@ class AsyncEngine:
 
     # -- accepting ---------------------------------------------------------------------------
 
-    async def accept(self, function_name: str, payload: bytes) -> str:
+    async def accept(self, function_name: str, payload: bytes, *, backpressure: bool = True) -> str:
         """Queue an event for ``function_name``, durably; returns its request id.
+
+        With ``backpressure``, the caller is first held while this machine could not start
+        the event within its age (:mod:`local.async_invoke.intake`).
 
         Raises ``KeyError`` for an unknown function, :class:`PayloadTooLarge`, and
         :class:`~local.lambda_.invocation.EventQueueUnavailable` when the event could not be
@@ -195,7 +198,7 @@ class AsyncEngine:
         if reason is not None:
             raise EventQueueUnavailable(reason)
         allowance = self._allowed_waits[function_name]
-        if allowance is not None:
+        if backpressure and allowance is not None:
             await self._intake.hold(function_name, allowance)
         request_id = new_request_id()
         try:
@@ -208,8 +211,9 @@ class AsyncEngine:
         return request_id
 
     async def invoke_async(self, function_name: str, payload: bytes) -> str:
-        """:meth:`accept`, under the name a Lambda destination calls."""
-        return await self.accept(function_name, payload)
+        """:meth:`accept`, under the name a Lambda destination calls: never held, as the
+        outbox's other records wait behind it."""
+        return await self.accept(function_name, payload, backpressure=False)
 
     @property
     def unavailable(self) -> str | None:

@@ -21,7 +21,7 @@ from botocore.credentials import Credentials
 
 from local.iam.credentials import LocalCredentials, Principal
 
-__all__ = ["SignatureError", "SignedRequest", "is_sigv4", "verify_sigv4"]
+__all__ = ["SignatureError", "SignedRequest", "is_sigv4", "signing_key", "verify_sigv4"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -66,6 +66,12 @@ class SignedRequest:
 
 def is_sigv4(authorization: str | None) -> bool:
     return bool(authorization) and authorization.startswith(ALGORITHM)
+
+
+def signing_key(authorization: str | None) -> str | None:
+    """The access key id an ``Authorization`` header names (not verified), if it is SigV4's."""
+    match = _AUTHORIZATION.match((authorization or "").strip())
+    return match["key"] if match else None
 
 
 def verify_sigv4(

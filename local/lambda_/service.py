@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Protocol
 
 from aiohttp import web
 
 from local.cloud.functions import LocalFunction
+from local.iam.sigv4 import signing_key
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyLimits
 from local.lambda_.environment import ExecutionEnvironment
 from local.lambda_.invocation import (
@@ -52,9 +53,10 @@ class UnknownFunction(KeyError):
 class EventQueue(Protocol):
     """Where Event invocations go: the durable async engine."""
 
-    async def accept(self, function_name: str, payload: bytes) -> str:
+    async def accept(self, function_name: str, payload: bytes, *, backpressure: bool = True) -> str:
         """The request id once the event is durably queued; raises
-        :class:`EventQueueUnavailable` when it cannot be."""
+        :class:`EventQueueUnavailable` when it cannot be. ``backpressure``: the caller may be
+        held while the queue is too far behind (see :mod:`local.async_invoke.intake`)."""
         ...
 
 
@@ -65,6 +67,11 @@ class LambdaService:
     account's pool, reserved concurrency is carved out of it, and a 429 comes only from those.
     The processes behind it are capped by the machine (:mod:`local.lambda_.pool`): above
     ``max_environments``, an invocation waits for an environment instead of being refused.
+
+    ``function_keys`` are the functions' own access keys: an ``Event`` call signed with one
+    comes from a running function, and is never held back by the async engine's intake, as
+    holding it would keep an execution environment (what the queue is short of) and its
+    caller may have a deadline of its own (a Slack front answers within 3 s).
     """
 
     def __init__(
@@ -75,8 +82,10 @@ class LambdaService:
         *,
         account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
         max_environments: int | None = None,
+        function_keys: Iterable[str] = (),
     ) -> None:
         self.functions = dict(functions)
+        self._function_keys = frozenset(function_keys)
         any_arn = next((f.arn for f in self.functions.values()), _DEFAULT_ARN_PREFIX)
         self._arn_prefix = any_arn.rsplit(":function:", 1)[0] + ":function:"
         self.events: EventQueue | None = None
@@ -120,11 +129,14 @@ class LambdaService:
         function_name: str,
         payload: bytes,
         invocation_type: InvocationType = "RequestResponse",
+        *,
+        backpressure: bool = True,
     ) -> InvokeResponse:
         """The Invoke API in process (what the gateways call).
 
         Raises :class:`Throttled` (AWS's 429) and :class:`EnvironmentUnavailable` (this
-        machine's limit, a 500) for RequestResponse.
+        machine's limit, a 500) for RequestResponse. ``backpressure``: see
+        :meth:`EventQueue.accept`.
         """
         function = self.resolve(function_name)
         if invocation_type == "DryRun":
@@ -132,7 +144,7 @@ class LambdaService:
         if invocation_type == "Event":
             if self.events is None:
                 raise RuntimeError("no async engine is attached to the Lambda service")
-            request_id = await self.events.accept(function.name, payload)
+            request_id = await self.events.accept(function.name, payload, backpressure=backpressure)
             return InvokeResponse(202, b"", request_id)
         result = await self._run(function, payload, new_request_id(), "sync")
         return InvokeResponse(200, result.payload, result.request_id, result.function_error)
@@ -243,7 +255,10 @@ class LambdaService:
                 400, "InvalidRequestContentException", "Could not parse request body into json"
             )
         try:
-            answer = await self.invoke(function.name, payload, invocation_type)
+            from_function = signing_key(request.headers.get("Authorization")) in self._function_keys
+            answer = await self.invoke(
+                function.name, payload, invocation_type, backpressure=not from_function
+            )
         except Throttled as throttled:
             return _aws_error(
                 429, "TooManyRequestsException", RATE_EXCEEDED, Reason=throttled.reason

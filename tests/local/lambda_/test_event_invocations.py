@@ -1,4 +1,5 @@
-"""The Invoke API's Event path: 202 once the event queue took the event, 503 when it cannot."""
+"""The Invoke API's Event path: 202 once the event queue took the event, 503 when it cannot;
+a running function's own call is never held back by the queue's intake."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from local.cloud.functions import LocalFunction
 from local.lambda_.invocation import EventQueueUnavailable
@@ -21,27 +25,45 @@ class Queue:
     def __init__(self, refuse: str | None = None) -> None:
         self.refuse = refuse
         self.accepted: list[tuple[str, bytes]] = []
+        self.backpressure: list[bool] = []
 
-    async def accept(self, function_name: str, payload: bytes) -> str:
+    async def accept(self, function_name: str, payload: bytes, *, backpressure: bool = True) -> str:
         await asyncio.sleep(0)  # accept is awaited: it returns once the event is on disk
         if self.refuse:
             raise EventQueueUnavailable(self.refuse)
         self.accepted.append((function_name, payload))
+        self.backpressure.append(backpressure)
         return "request-1"
 
 
-def invoke_event(queue: Queue, tmp_path: Path) -> tuple[int, dict[str, str], bytes]:
+FUNCTION_KEY = "ASIAFUNCTIONKEY0001"
+USER_KEY = "AKIAUSERKEY00000001"
+
+
+def invoke_event(
+    queue: Queue, tmp_path: Path, signed_with: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     function = LocalFunction(name="worker", arn=ARN, handler="h.h", code_dir=tmp_path)
-    service = LambdaService({"worker": function}, lambda f: {}, tmp_path / "logs")
+    service = LambdaService(
+        {"worker": function}, lambda f: {}, tmp_path / "logs", function_keys=[FUNCTION_KEY]
+    )
     service.events = queue
 
     async def go() -> tuple[int, dict[str, str], bytes]:
         async with TestServer(service.app(), host="127.0.0.1") as server:
-            url = server.make_url("/2015-03-31/functions/worker/invocations")
-            async with aiohttp.ClientSession() as session:
-                headers = {"X-Amz-Invocation-Type": "Event"}
-                async with session.post(url, data=b'{"n": 1}', headers=headers) as answer:
-                    return answer.status, dict(answer.headers), await answer.read()
+            url = str(server.make_url("/2015-03-31/functions/worker/invocations"))
+            headers = {"X-Amz-Invocation-Type": "Event"}
+            if signed_with:
+                request = AWSRequest("POST", url, data=b'{"n": 1}', headers=headers)
+                SigV4Auth(Credentials(signed_with, "secret"), "lambda", "us-east-1").add_auth(
+                    request
+                )
+                headers = dict(request.headers.items())
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(url, data=b'{"n": 1}', headers=headers) as answer,
+            ):
+                return answer.status, dict(answer.headers), await answer.read()
 
     return asyncio.run(go())
 
@@ -59,3 +81,11 @@ def test_event_the_queue_cannot_take_is_503_with_the_reason(tmp_path):
     assert status == 503
     assert headers["x-amzn-ErrorType"] == "ServiceException"
     assert b"the async engine stopped: boom" in body
+
+
+def test_a_functions_own_event_call_is_never_held_and_anyone_elses_may_be(tmp_path):
+    queue = Queue()
+    for signed_with in (FUNCTION_KEY, USER_KEY, None):
+        status, _, _ = invoke_event(queue, tmp_path, signed_with)
+        assert status == 202
+    assert queue.backpressure == [False, True, True]
