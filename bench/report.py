@@ -272,6 +272,7 @@ def _burst(results: dict[str, Any]) -> list[str]:
             [
                 "accepted",
                 "ack rate /s",
+                "ack p50 / p99 ms",
                 "success",
                 "aged out",
                 "other failures",
@@ -287,6 +288,7 @@ def _burst(results: dict[str, Any]) -> list[str]:
                 [
                     f"{b['accepted']:,}",
                     f"{b['ack_rate']:,.0f}",
+                    f"{b.get('ack_p50_ms', 0):,.1f} / {b.get('ack_p99_ms', 0):,.1f}",
                     f"{b['success']:,}",
                     f"{b['aged_out']:,}",
                     f"{other:,}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.burst import FIRST_NUMBER, _drain_rates, _event_of, _timeline
+from bench.burst import FIRST_NUMBER, _ack_latency, _drain_rates, _event_of, _timeline
 from bench.queues import QueueReader, Received
 
 
@@ -42,3 +42,10 @@ def test_the_drain_is_counted_apart_beside_the_acks_and_after_them():
     assert _drain_rates(arrivals, started, submitted) == (2.0, 4.0)
     assert _drain_rates(arrivals[:3], started, submitted) == (1.5, 0.0)  # done before the last ack
     assert _drain_rates([], started, submitted) == (0.0, 0.0)
+
+
+def test_the_acks_p50_and_p99_are_read_from_their_latencies_in_ms():
+    latencies = [0.010] * 98 + [0.500, 0.900]  # two held acks in a hundred
+
+    assert _ack_latency(latencies) == {"ack_p50_ms": 10.0, "ack_p99_ms": 900.0}
+    assert _ack_latency([]) == {"ack_p50_ms": 0.0, "ack_p99_ms": 0.0}
