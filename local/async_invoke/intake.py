@@ -92,21 +92,23 @@ class Intake:
         """An event counted by :meth:`received` left the queue for its first run."""
         if self._queued[function_name] > 0:
             self._queued[function_name] -= 1
-        starts = self._starts.setdefault(function_name, deque())
-        now = self._clock()
-        starts.append(now)
-        while starts[0] < now - self._window:
-            starts.popleft()
+        self._starts.setdefault(function_name, deque()).append(self._clock())
+        self._recent_starts(function_name, self._clock())
 
     def drain_rate(self, function_name: str) -> float | None:
         """Events of ``function_name`` started per second lately, or None when too few did."""
-        starts = self._starts.get(function_name)
-        if not starts or len(starts) < MIN_STARTS:
+        now = self._clock()
+        starts = self._recent_starts(function_name, now)
+        if len(starts) < MIN_STARTS or now - starts[0] < self._window / 5:
             return None
-        span = self._clock() - starts[0]
-        if span < self._window / 5:
-            return None
-        return len(starts) / span
+        return len(starts) / (now - starts[0])
+
+    def _recent_starts(self, function_name: str, now: float) -> deque[float]:
+        """The starts of the last window: older ones (a burst long before) are dropped."""
+        starts = self._starts.setdefault(function_name, deque())
+        while starts and starts[0] < now - self._window:
+            starts.popleft()
+        return starts
 
     def predicted_wait(self, function_name: str) -> float:
         """Seconds a new event of ``function_name`` would wait before it starts (0 unknown)."""

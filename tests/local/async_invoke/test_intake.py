@@ -61,6 +61,18 @@ def test_no_rate_from_a_handful_of_starts_so_no_hold():
     assert asyncio.run(intake.hold("f", allowed_wait=0.01)) == 0.0
 
 
+def test_starts_of_an_earlier_burst_give_no_rate_so_a_new_burst_is_not_held():
+    clock = Clock()
+    intake = Intake(clock=clock)
+    _started(intake, clock, "f", 100, over=0.5)
+    clock.fixed = time.monotonic() + 600  # ten minutes idle, then a new burst arrives
+    for _ in range(50):
+        intake.received("f")
+
+    assert intake.drain_rate("f") is None
+    assert asyncio.run(intake.hold("f", allowed_wait=0.01)) == 0.0
+
+
 def test_predicted_wait_is_the_queue_over_the_rate_its_events_start():
     clock = Clock()
     intake = Intake(clock=clock)
