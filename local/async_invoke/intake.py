@@ -127,7 +127,8 @@ class Intake:
             self._logged_at[function_name] = began
             log.warning(
                 "%s: %d events queued, starting %.0f/s here; acknowledgements are held so "
-                "that its events start within their age (AWS would run them at once)",
+                "that its events start within their age (AWS would run them at once). To keep "
+                "acknowledgements fast under such a load, raise ackflow up's --time-scale",
                 function_name,
                 self._queued[function_name],
                 self.drain_rate(function_name) or 0.0,

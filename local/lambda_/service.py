@@ -255,9 +255,11 @@ class LambdaService:
                 400, "InvalidRequestContentException", "Could not parse request body into json"
             )
         try:
-            from_function = signing_key(request.headers.get("Authorization")) in self._function_keys
             answer = await self.invoke(
-                function.name, payload, invocation_type, backpressure=not from_function
+                function.name,
+                payload,
+                invocation_type,
+                backpressure=invocation_type == "Event" and not self._from_function(request),
             )
         except Throttled as throttled:
             return _aws_error(
@@ -277,6 +279,10 @@ class LambdaService:
             headers=headers,
             content_type="application/json",
         )
+
+    def _from_function(self, request: web.Request) -> bool:
+        """Whether ``request`` is signed with a function's own access key."""
+        return signing_key(request.headers.get("Authorization")) in self._function_keys
 
     async def _handle_list(self, request: web.Request) -> web.Response:
         listing = [
