@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from bench.percentiles import nearest_rank
 from bench.queues import QueueReader, purge, wait_for_records
 from bench.signing import invoke_url, sigv4_headers
 
@@ -108,8 +109,8 @@ def _ack_latency(latencies: list[float]) -> dict[str, float]:
     if not ordered:
         return {"ack_p50_ms": 0.0, "ack_p99_ms": 0.0}
     return {
-        "ack_p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
-        "ack_p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+        "ack_p50_ms": round(nearest_rank(ordered, 50) * 1000, 1),
+        "ack_p99_ms": round(nearest_rank(ordered, 99) * 1000, 1),
     }
 
 

@@ -8,7 +8,6 @@ signed over its body with the stack's signing secret, as Slack signs it.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 import urllib.parse
 import uuid
@@ -16,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.percentiles import nearest_rank
 from bench.wrk import CDF_PERCENTILES
 from local.standins.slack_command import signed_headers
 
@@ -72,7 +72,7 @@ async def _measure(endpoints: dict[str, Any], concurrency: int) -> dict[str, Any
         await asyncio.gather(*(send_commands() for _ in range(concurrency)))
     seconds = time.monotonic() - started
     ordered = sorted(latencies)
-    cdf = [[p, round(_percentile(ordered, p) * 1000, 3)] for p in CDF_PERCENTILES]
+    cdf = [[p, round(nearest_rank(ordered, p) * 1000, 3)] for p in CDF_PERCENTILES]
     return {
         "key": "slack",
         "label": "Slack slash command ack",
@@ -81,15 +81,9 @@ async def _measure(endpoints: dict[str, Any], concurrency: int) -> dict[str, Any
         "requests": len(latencies),
         "seconds": round(seconds, 3),
         "rate": round(len(latencies) / seconds, 1),
-        "p50_ms": round(_percentile(ordered, 50) * 1000, 3),
-        "p99_ms": round(_percentile(ordered, 99) * 1000, 3),
+        "p50_ms": round(nearest_rank(ordered, 50) * 1000, 3),
+        "p99_ms": round(nearest_rank(ordered, 99) * 1000, 3),
         "non_2xx": sum(n for status, n in statuses.items() if not 200 <= status < 300),
         "socket_errors": 0,
         "cdf": cdf,
     }
-
-
-def _percentile(ordered: list[float], p: float) -> float:
-    """The nearest-rank percentile, as wrk reports it."""
-    index = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
-    return ordered[index]
