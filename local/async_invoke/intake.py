@@ -46,9 +46,12 @@ MIN_STARTS = 20
 window: a handful of starts says little about how fast a backlog drains."""
 LOG_EVERY_SECONDS = 10.0
 """A function's holds are logged at most this often."""
-WAIT_SHARE = 0.95
-"""At most this share of its age may an event be predicted to wait, whatever its retries: a
-queue kept at its limit would otherwise age out the events at its end."""
+WAIT_SHARE = 0.85
+"""At most this share of its age may an event be predicted to wait, whatever its retries. The
+hold keeps a queue at its limit, so the drain's unevenness on a busy machine must fit in the
+rest. At 95 %, a burst 4x faster than the drain lost its last events in two runs of three
+(tests/local/async_invoke/test_intake.py); at 90 %, an event of a 10,000-event burst on the
+bench stack still finished 8.81 s into its 9 s."""
 _MAX_SLEEP_SECONDS = 0.25
 
 
