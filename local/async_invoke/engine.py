@@ -324,8 +324,10 @@ class AsyncEngine:
             log.critical("%s; Event invocations are refused until it does", self._failing)
 
     async def _start(self) -> None:
-        """Take over the store: what a crash left in flight goes back in the queue."""
+        """Take over the store: what a crash left in flight goes back in the queue, and the
+        intake counts what an earlier run left queued."""
         recovery = await self._store.start(self._clock())
+        self._intake.recount(recovery.awaiting_first_run)
         if recovery.events or recovery.messages:
             log.info(
                 "requeued %d event(s) and %d destination message(s) left in flight",

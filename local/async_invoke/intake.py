@@ -7,12 +7,13 @@ events would wait longer than their (scaled) maximum event age and fail with
 ``EventAgeExceeded``, a failure AWS would not produce.
 
 So before an event is received, :class:`Intake` predicts how long it would wait (the
-function's queued events ÷ the rate its events have been starting) and, while that is more
-than the event's age allows (the engine's allowance: its scaled age less the delays of its
-retries, at most :data:`WAIT_SHARE` of it), holds the caller's acknowledgement until the queue has
-drained enough, for at most :data:`MAX_HOLD_SECONDS`. The event's age counts from when it
-is received, after the hold, exactly as before: the clock is not loosened; what changes under
-overload is that the 202 comes later instead of a failure record.
+function's events waiting for their first run, a backlog an earlier run left included, ÷ the
+rate its events have been starting) and, while that is more than the event's age allows (the
+engine's allowance: its scaled age less the delays of its retries, at most
+:data:`WAIT_SHARE` of it), holds the caller's acknowledgement until the queue has drained
+enough, for at most :data:`MAX_HOLD_SECONDS`. The event's age counts from when it is received,
+after the hold, exactly as before: the clock is not loosened; what changes under overload is
+that the 202 comes later instead of a failure record.
 
 Functions whose reserved concurrency holds them below the local environments are not held:
 their backlog is their own, on AWS too.
@@ -24,7 +25,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from local.async_invoke.aging import retry_delay, scaled_age
@@ -91,8 +92,15 @@ class Intake:
         """An event of ``function_name`` is in the queue."""
         self._queued[function_name] += 1
 
+    def recount(self, queued: Mapping[str, int]) -> None:
+        """The events waiting for their first run, per function, as the store has them when
+        the engine starts: a backlog an earlier run left (a crash, a restart) drains here
+        first, so a new event waits behind it."""
+        self._queued = Counter(queued)
+
     def started(self, function_name: str) -> None:
-        """An event counted by :meth:`received` left the queue for its first run."""
+        """An event counted by :meth:`received` or :meth:`recount` left the queue for its
+        first run."""
         if self._queued[function_name] > 0:
             self._queued[function_name] -= 1
         self._starts.setdefault(function_name, deque()).append(self._clock())

@@ -192,6 +192,8 @@ class Recovery(NamedTuple):
     messages: int
     down_seconds: float | None
     """How long no engine ran before this start; None when none ever ran on this file."""
+    awaiting_first_run: dict[str, int]
+    """Per function, the queued events that have not run yet, nor been throttled."""
 
 
 def connect(db_path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
@@ -469,7 +471,11 @@ def _start(db: sqlite3.Connection, now: float) -> Recovery:
     )
     _set_alive(db, now)
     down = None if alive_at is None else max(0.0, now - alive_at)
-    return Recovery(events, messages, down)
+    awaiting = db.execute(
+        "SELECT function_name, count(*) FROM events"
+        " WHERE state = 'queued' AND attempts = 0 AND backoffs = 0 GROUP BY function_name"
+    ).fetchall()
+    return Recovery(events, messages, down, dict(awaiting))
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from local.async_invoke.aging import timeout_notes
@@ -57,6 +58,27 @@ def test_a_crash_pauses_ages_from_the_last_heartbeat(tmp_path: Path):
         return [(event.request_id, event.paused_seconds) for event in work.events]
 
     assert sorted(asyncio.run(scenario())) == [("before", 1000.0), ("meanwhile", 610.0)]
+    store.close()
+
+
+def test_a_start_counts_the_events_still_waiting_for_their_first_run(tmp_path: Path):
+    # What the intake needs to predict a new event's wait after a restart: neither retries
+    # nor throttled events (their delays are their own), nor finished ones.
+    store = EventStore(tmp_path / "s.db")
+
+    async def scenario() -> dict[str, int]:
+        for request_id, name in [("a1", "a"), ("a2", "a"), ("a3", "a"), ("a4", "a"), ("b1", "b")]:
+            await store.add_event(request_id, name, b"{}", 100.0)
+        work = await store.take_work(101.0, events=4, room={}, default_room=4, deliveries=0)
+        running = {event.request_id: event for event in work.events}
+        assert sorted(running) == ["a1", "a2", "a3", "a4"]
+        await store.reschedule(replace(running["a1"], attempts=1), 161.0)  # to be retried
+        await store.reschedule(replace(running["a2"], backoffs=1), 102.0)  # throttled
+        await store.finish(running["a3"], "Success", [], 102.0)
+        # a4 is left running by a kill -9: it runs again, for the first time as far as it knows
+        return (await store.start(200.0)).awaiting_first_run
+
+    assert asyncio.run(scenario()) == {"a": 1, "b": 1}
     store.close()
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from local.async_invoke.intake import MIN_STARTS, Intake, allowed_wait
 from local.async_invoke.records import EVENT_AGE_EXCEEDED, SUCCESS
-from tests.local.async_invoke.helpers import ScriptedExecutor, function, run_until
+from tests.local.async_invoke.helpers import ScriptedExecutor, accept_all, function, run_until
 
 
 class Clock:
@@ -130,15 +130,16 @@ class FourAtATime(ScriptedExecutor):
 
 
 def _closed_loop_burst(
-    engine: Any, name: str, clients: int = 8, each: int = 100
+    engine: Any, name: str, clients: int = 8, each: int = 100, after: float = 0.0
 ) -> tuple[list[str], float]:
     """``clients`` callers, each accepting ``each`` events one after the other, 5 ms apart, while
-    the engine runs (as a load client's connections do, with the time a request takes);
-    returns the request ids and how long the accepts took."""
+    the engine runs (as a load client's connections do, with the time a request takes), from
+    ``after`` seconds after it starts; returns the request ids and how long the accepts took."""
     request_ids: list[str] = []
 
     async def main() -> float:
         runner = asyncio.create_task(engine.run())
+        await asyncio.sleep(after)
 
         async def client(c: int) -> None:
             for i in range(each):
@@ -175,6 +176,25 @@ def test_a_burst_faster_than_the_drain_is_held_and_every_event_starts_within_its
 
     assert _conditions(engine, request_ids) == {SUCCESS: 800}
     assert took > 1.0  # the 800 accepts came at about the drain's pace, not the callers'
+
+
+def test_a_backlog_left_by_an_earlier_run_counts_so_a_burst_behind_it_starts_within_its_age(
+    make_engine,
+):
+    # The runtime went down with 200 events queued (about 0.7 s of this drain). After the
+    # restart they start first, and 0.3 s later a burst queues behind the ~110 left. Counted
+    # from the burst's events alone, the queue would look ~110 events (~0.4 s) shorter than it
+    # is, more than the margin the allowance leaves, and the burst's last events would age out.
+    worker = function(max_event_age_seconds=60, retries=0)
+    before_the_restart = make_engine(worker, scale=0.02)
+    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * 200)
+    before_the_restart.close()
+    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.02)
+
+    request_ids, _ = _closed_loop_burst(engine, worker.name, after=0.3)
+    run_until(engine, timeout=30)
+
+    assert _conditions(engine, backlog + request_ids) == {SUCCESS: 1000}
 
 
 def test_a_function_held_back_by_its_reserved_concurrency_is_not_held(make_engine):
