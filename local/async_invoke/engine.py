@@ -362,7 +362,7 @@ class AsyncEngine:
             default_target_room=MAX_HELD_PER_TARGET,
         )
         for event in work.events:
-            if event.attempts == 0 and event.backoffs == 0:
+            if event.first_try:
                 self._intake.started(event.function_name)
             if not self._admit(event.function_name):  # not expected: room was counted above
                 await self._persist(lambda e=event: self._store.reschedule(e, now), "a requeue")

@@ -103,8 +103,8 @@ class Intake:
         first run."""
         if self._queued[function_name] > 0:
             self._queued[function_name] -= 1
-        self._starts.setdefault(function_name, deque()).append(self._clock())
-        self._recent_starts(function_name, self._clock())
+        now = self._clock()
+        self._recent_starts(function_name, now).append(now)  # pruned here too: bounded
 
     def drain_rate(self, function_name: str) -> float | None:
         """Events of ``function_name`` started per second lately, or None when too few did."""

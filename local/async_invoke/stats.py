@@ -25,7 +25,7 @@ from rich.live import Live
 from rich.table import Table
 
 from local.async_invoke.records import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS
-from local.async_invoke.store import BUSY_TIMEOUT_SECONDS
+from local.async_invoke.store import AWAITING_FIRST_RUN, BUSY_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -131,11 +131,10 @@ def read_snapshot(
     try:
         for name, queued, running, retrying, waiting_since in db.execute(
             "SELECT function_name,"
-            " sum(state = 'queued' AND attempts = 0 AND backoffs = 0),"
+            f" sum({AWAITING_FIRST_RUN}),"
             " sum(state = 'running'),"
             " sum(state = 'queued' AND (attempts > 0 OR backoffs > 0)),"
-            " min(CASE WHEN state = 'queued' AND attempts = 0 AND backoffs = 0"
-            " THEN received_at + paused_seconds END)"
+            f" min(CASE WHEN {AWAITING_FIRST_RUN} THEN received_at + paused_seconds END)"
             " FROM events WHERE state IN ('queued', 'running') GROUP BY function_name"
         ):
             of(name).queued, of(name).running, of(name).retrying = queued, running, retrying

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "AWAITING_FIRST_RUN",
     "BUSY_TIMEOUT_SECONDS",
     "Delivery",
     "DeliveryOutcome",
@@ -42,6 +43,9 @@ DeliveryState = Literal["pending", "sending", "sent", "rejected"]
 
 BUSY_TIMEOUT_SECONDS = 5.0
 """How long a connection waits for another one's write lock before it gives up."""
+AWAITING_FIRST_RUN = "state = 'queued' AND attempts = 0 AND backoffs = 0"
+"""The events still waiting for their first run (not retries, not throttled), in SQL: the
+queue ``ackflow events`` shows and the async engine's intake counts (:attr:`Event.first_try`)."""
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 """The write-ahead log is truncated to this size after a checkpoint (it grows with bursts)."""
 
@@ -139,6 +143,11 @@ class Event:
     """Time the runtime was down since the event arrived: it does not age the event."""
     ran_seconds: float = 0.0
     """Time spent in invocations so far."""
+
+    @property
+    def first_try(self) -> bool:
+        """Claimed for its first run: one of the :data:`AWAITING_FIRST_RUN` until now."""
+        return self.attempts == 0 and self.backoffs == 0
 
 
 @dataclass(frozen=True)
@@ -472,8 +481,8 @@ def _start(db: sqlite3.Connection, now: float) -> Recovery:
     _set_alive(db, now)
     down = None if alive_at is None else max(0.0, now - alive_at)
     awaiting = db.execute(
-        "SELECT function_name, count(*) FROM events"
-        " WHERE state = 'queued' AND attempts = 0 AND backoffs = 0 GROUP BY function_name"
+        f"SELECT function_name, count(*) FROM events WHERE {AWAITING_FIRST_RUN}"
+        " GROUP BY function_name"
     ).fetchall()
     return Recovery(events, messages, down, dict(awaiting))
 
