@@ -25,7 +25,7 @@ run: $(SYNCED)  ## Run the product: the dev stack, served on this machine (Ctrl-
 preview: $(SYNCED)  ## The stack's offline plan
 	$(VENV)/bin/ackflow preview --stack $(STACK)
 
-test: $(SYNCED) browser  ## Run the tests
+test: $(SYNCED) browser wrk  ## Run the tests
 	$(VENV)/bin/pytest
 
 # The demo page's test drives Debian's Chromium (Playwright's own browser download cannot be
@@ -43,8 +43,8 @@ browser:
 bench: $(SYNCED) wrk  ## Measure every figure beside its baseline; writes bench/results/
 	$(VENV)/bin/python -m bench
 
-# The bench's HTTP load client is Debian's wrk: installed here when make runs as root on
-# Debian, else the command is printed.
+# The bench's HTTP load client is Debian's wrk (its tests run it too): installed here when
+# make runs as root on Debian, else the command is printed.
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -25,9 +25,11 @@ from rich.console import Console
 
 from bench.acks import (
     CONCURRENCY,
+    TARGET_RATES,
     AckCase,
     ack_cases,
     baseline_case,
+    measure_at_rate,
     measure_baseline_while_draining,
     measure_case,
 )
@@ -120,8 +122,26 @@ def measure_acks(run: Run, stack: BenchStack, baseline_url: str) -> list[dict[st
                 drained = run.phase(f"{case.key}'s backlog", partial(backlog.settle, measured))
                 backlogs.append({"key": case.key, **(drained or {})})
     run.results["ack_backlogs"] = backlogs
+    run.results["acks_at_target_rates"] = measure_at_target_rates(run, stack, cases, baseline)
     run.results["baseline_while_draining"] = measure_beside_a_drain(run, stack, cases, baseline)
     return rows
+
+
+def measure_at_target_rates(
+    run: Run, stack: BenchStack, cases: list[AckCase], baseline: AckCase
+) -> list[dict[str, Any]]:
+    """Each async path paced at its target rate, right after the baseline at the same rate;
+    its backlog drains before the next."""
+    measured = []
+    for case in (c for c in cases if c.key in TARGET_RATES):
+        rate = TARGET_RATES[case.key]
+        backlog = backlog_of(stack, "squaring")
+        base = run.phase(f"baseline at {rate}/s", partial(measure_at_rate, baseline, rate))
+        row = run.phase(f"{case.key} at {rate}/s", partial(measure_at_rate, case, rate))
+        if row:
+            drained = run.phase(f"{case.key}'s backlog", partial(backlog.settle, [row]))
+            measured.append({**row, "baseline": base, "backlog": drained or {}})
+    return measured
 
 
 def measure_beside_a_drain(

@@ -1,5 +1,6 @@
 """The ack figures: p50/p99 and rate at 1 and 32 concurrent, sync and async, through REST, the
-Invoke API and GraphQL, each group with the bare baseline server measured beside it.
+Invoke API and GraphQL, each group with the bare baseline server measured beside it; and the
+async acks' latency at the rates issue 10 sets, paced, beside the baseline at the same rate.
 
 wrk sends the requests (they repeat exactly: the Invoke API's are signed once with SigV4 and
 resent within its five minutes, as AWS accepts). Before each run one request is checked by
@@ -9,6 +10,7 @@ hand, so a figure is never the speed of an error.
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -20,9 +22,12 @@ from bench.wrk import WrkResult, run_wrk
 
 __all__ = [
     "CONCURRENCY",
+    "PACED_SECONDS",
+    "TARGET_RATES",
     "AckCase",
     "ack_cases",
     "baseline_case",
+    "measure_at_rate",
     "measure_baseline_while_draining",
     "measure_case",
 ]
@@ -37,6 +42,14 @@ DRAIN_QUEUE_SECONDS = 2.0
 most this many events, queued for at most this long (wrk runs its whole duration even once
 capped). The stack then takes several seconds to drain it, more than the baseline's run, and
 fewer than the dev stack's scaled maximum event age (9 s)."""
+TARGET_RATES = {"invoke_event": 2000, "rest_event": 1500}
+"""Acks per second offered at 32 connections. Closed-loop, a p99 target says little on its own:
+32 connections waiting for their answers make the mean latency 32 ÷ rate, so a p99 within
+10 ms would need well over 3,200/s. Paced, the figure is how long an ack takes at that load."""
+PACED_SECONDS = 1.5
+"""Short enough that the backlog it leaves (3,000 events at 2,000/s) is queued for less than
+the engine's hold allows, so no ack in it is held. wrk's own duration is whole seconds, so
+the run is capped at this many seconds' requests."""
 SQUARE_BODY = json.dumps({"number": "12"})
 GRAPHQL_SQUARE = 'query { square(number: "12") { number square } }'
 GRAPHQL_SQUARE_ASYNC = 'mutation { squareAsync(number: "12") { requestId status } }'
@@ -152,6 +165,12 @@ def measure_case(case: AckCase, connections: int) -> dict[str, Any]:
     return row(case, load(case, connections, SECONDS, cap))
 
 
+def measure_at_rate(case: AckCase, rate: float) -> dict[str, Any]:
+    """``case`` at ``rate`` requests per second, paced over 32 connections, as a result row."""
+    cap = round(rate * PACED_SECONDS)
+    return {**row(case, load(case, 32, math.ceil(PACED_SECONDS), cap, rate)), "offered_rate": rate}
+
+
 def measure_baseline_while_draining(
     queue_with: AckCase, baseline: AckCase, events: int = DRAIN_EVENTS
 ) -> dict[str, Any]:
@@ -167,8 +186,15 @@ def measure_baseline_while_draining(
     }
 
 
-def load(case: AckCase, connections: int, seconds: float, cap: int | None) -> WrkResult:
-    """``case``'s request checked once by hand, then sent by wrk (at most ``cap`` of them)."""
+def load(
+    case: AckCase,
+    connections: int,
+    seconds: float,
+    cap: int | None,
+    rate: float | None = None,
+) -> WrkResult:
+    """``case``'s request checked once by hand, then sent by wrk (at most ``cap`` of them,
+    paced at ``rate`` per second if given)."""
     headers = case.headers()
     check(case, headers)
     return run_wrk(
@@ -179,6 +205,7 @@ def load(case: AckCase, connections: int, seconds: float, cap: int | None) -> Wr
         body=case.body,
         headers=headers,
         max_requests=cap,
+        rate=rate,
     )
 
 

@@ -3,7 +3,9 @@
 Each run gets a Lua script written for it: the method, body and headers of the request, an
 optional cap on the number of requests (so an async figure queues a bounded backlog), and a
 ``done`` hook that prints wrk's own latency percentiles as one JSON line. wrk measures
-closed-loop: each connection sends its next request when the previous answer arrives.
+closed-loop: each connection sends its next request when the previous answer arrives. Given a
+``rate``, the script paces the sends instead (wrk's ``delay`` hook): the latency of an offered
+load, with at most ``connections`` requests in flight.
 """
 
 from __future__ import annotations
@@ -71,15 +73,21 @@ def run_wrk(
     body: str | None = None,
     headers: Mapping[str, str] | None = None,
     max_requests: int | None = None,
+    rate: float | None = None,
 ) -> WrkResult:
-    """Load ``url`` for ``seconds`` (or until ``max_requests`` answers) and read the figures."""
+    """Load ``url`` for ``seconds`` (or until ``max_requests`` answers) and read the figures.
+    ``rate``: requests per second over all connections, paced; None sends as fast as answers
+    come back."""
     if not wrk_available():
         raise WrkMissing(INSTALL_HINT)
+    if seconds != int(seconds):
+        raise ValueError(f"wrk's duration is whole seconds, not {seconds}")
     threads = 1 if connections == 1 else 2  # this machine has two cores; wrk needs few threads
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "request.lua"
         cap = None if max_requests is None else max(1, max_requests // threads)
-        script.write_text(_script(method, body, headers or {}, cap))
+        interval_ms = None if rate is None else 1000 * threads / rate
+        script.write_text(_script(method, body, headers or {}, cap, interval_ms))
         run = subprocess.run(
             [
                 "wrk",
@@ -111,12 +119,20 @@ def run_wrk(
     )
 
 
-def _script(method: str, body: str | None, headers: Mapping[str, str], cap: int | None) -> str:
+def _script(
+    method: str,
+    body: str | None,
+    headers: Mapping[str, str],
+    cap: int | None,
+    interval_ms: float | None = None,
+) -> str:
     lines = [f"wrk.method = {_lua_string(method)}"]
     if body is not None:
         lines.append(f"wrk.body = {_lua_string(body)}")
     lines += [f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items()]
     lines.append(_CLOCK.replace("CAP", str(cap if cap is not None else "math.huge")))
+    if interval_ms is not None:
+        lines.append(_PACE.replace("INTERVAL", f"{interval_ms:.6f}"))
     percentiles = ", ".join(f"{p:g}" for p in CDF_PERCENTILES)
     lines.append(_DONE.replace("PERCENTILES", percentiles).replace("MARKER", _MARKER))
     return "\n".join(lines) + "\n"
@@ -158,6 +174,21 @@ local function elapsed_us(summary)
     last = math.max(last, thread:get("last_us"))
   end
   return last > first and last - first or summary.duration
+end"""
+
+# A thread's connections take its send slots in turn, one every INTERVAL ms. A slot missed
+# while every connection waited for an answer is still sent, as soon as one is free, so a
+# stall is followed by the load that queued behind it rather than skipped (wrk times each
+# request from its send, so the wait before it is not in the figures). wrk truncates a delay
+# to whole milliseconds; the slots are kept in fractions, so the rate holds.
+_PACE = """
+local next_slot_ms = nil
+delay = function()
+  local now_ms = monotonic_us() / 1000
+  next_slot_ms = next_slot_ms or now_ms
+  local wait_ms = next_slot_ms - now_ms
+  next_slot_ms = next_slot_ms + INTERVAL
+  return wait_ms > 0 and wait_ms or 0
 end"""
 
 _DONE = """
