@@ -11,9 +11,10 @@ function's events waiting for their first run, a backlog an earlier run left inc
 rate its events have been starting) and, while that is more than the event's age allows (the
 engine's allowance: its scaled age less the delays of its retries, at most
 :data:`WAIT_SHARE` of it), holds the caller's acknowledgement until the queue has drained
-enough, for at most :data:`MAX_HOLD_SECONDS`. The event's age counts from when it is received,
-after the hold, exactly as before: the clock is not loosened; what changes under overload is
-that the 202 comes later instead of a failure record.
+enough, for at most :data:`MAX_HOLD_SECONDS`. Behind a backlog an earlier run left, the wait
+is unknown, so held, until enough of it has started to tell its rate. The event's age counts
+from when it is received, after the hold, exactly as before: the clock is not loosened; what
+changes under overload is that the 202 comes later instead of a failure record.
 
 Functions whose reserved concurrency holds them below the local environments are not held:
 their backlog is their own, on AWS too.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
@@ -33,7 +35,14 @@ from local.async_invoke.aging import retry_delay, scaled_age
 if TYPE_CHECKING:
     from local.cloud.functions import LocalFunction
 
-__all__ = ["MAX_HOLD_SECONDS", "RATE_WINDOW_SECONDS", "WAIT_SHARE", "Intake", "allowed_wait"]
+__all__ = [
+    "MAX_HOLD_SECONDS",
+    "RATE_WINDOW_SECONDS",
+    "STALL_MARGIN_SECONDS",
+    "WAIT_SHARE",
+    "Intake",
+    "allowed_wait",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +62,28 @@ hold keeps a queue at its limit, so the drain's unevenness on a busy machine mus
 rest. At 95 %, a burst 4x faster than the drain lost its last events in 7 runs of 12
 (tests/local/async_invoke/test_intake.py); at 90 %, an event of a 10,000-event burst on the
 bench stack still finished 8.81 s into its 9 s."""
+STALL_MARGIN_SECONDS = 0.5
+"""...and at least this much under it (half the age, if that is shorter). A stall of the
+machine delays every queued event at once, whatever its age: on a busy 2-core machine an
+event store commit took up to 0.2 s (its fsync), and the engine's tests, with a 1.2 s age (so
+15 % is 0.18 s), aged out events in 3 runs of 5 beside a neighbour's load (two busy loops and
+a loop of fsyncs), none in 10 with this margin."""
 _MAX_SLEEP_SECONDS = 0.25
 
 
 def allowed_wait(function: LocalFunction, time_scale: float, max_running: int) -> float | None:
     """How long a new event of ``function`` may be predicted to wait in the queue before its
     acknowledgement is held: its scaled age less the delays of the retries it may need (where
-    they fit in it), at most :data:`WAIT_SHARE` of it. None: never held, as its reserved
-    concurrency (at most the ``max_running`` events the engine runs at once), not this
-    machine, is what makes its events wait."""
+    they fit in it), at most :data:`WAIT_SHARE` of it and :data:`STALL_MARGIN_SECONDS` under
+    it. None: never held, as its reserved concurrency (at most the ``max_running`` events the
+    engine runs at once), not this machine, is what makes its events wait."""
     reserved = function.reserved_concurrency
     if reserved is not None and reserved <= max_running:
         return None
     age = scaled_age(function, time_scale)
     retries = sum(retry_delay(n) for n in range(1, function.retries + 1)) * time_scale
-    return min(age - retries, WAIT_SHARE * age) if retries < age else WAIT_SHARE * age
+    margin = max((1 - WAIT_SHARE) * age, min(STALL_MARGIN_SECONDS, age / 2))
+    return min(age - retries, age - margin) if retries < age else age - margin
 
 
 class Intake:
@@ -85,6 +101,8 @@ class Intake:
         self._max_hold = max_hold
         self._window = window
         self._queued: Counter[str] = Counter()
+        self._inherited: Counter[str] = Counter()
+        """Of the queued events, those an earlier run left, until as many have started."""
         self._starts: dict[str, deque[float]] = {}
         self._logged_at: dict[str, float] = {}
 
@@ -97,12 +115,15 @@ class Intake:
         the engine starts: a backlog an earlier run left (a crash, a restart) drains here
         first, so a new event waits behind it."""
         self._queued = Counter(queued)
+        self._inherited = Counter(queued)
 
     def started(self, function_name: str) -> None:
         """An event counted by :meth:`received` or :meth:`recount` left the queue for its
         first run."""
         if self._queued[function_name] > 0:
             self._queued[function_name] -= 1
+        if self._inherited[function_name] > 0:
+            self._inherited[function_name] -= 1
         now = self._clock()
         self._recent_starts(function_name, now).append(now)  # pruned here too: bounded
 
@@ -122,10 +143,17 @@ class Intake:
         return starts
 
     def predicted_wait(self, function_name: str) -> float:
-        """Seconds a new event of ``function_name`` would wait before it starts (0 unknown)."""
+        """Seconds a new event of ``function_name`` would wait before it starts. Without a
+        rate: 0, unless a backlog an earlier run left is still ahead of it; then infinite.
+        That backlog can be deep, and starts on cold environments: an event admitted blind
+        behind it could wait past its age (a burst at once after a restart lost 4-20 of 1,000
+        events in 4 runs of 8, tests/local/async_invoke/test_intake.py)."""
         queued = self._queued[function_name]
-        rate = self.drain_rate(function_name) if queued else None
-        return queued / rate if rate else 0.0
+        if not queued:
+            return 0.0
+        if rate := self.drain_rate(function_name):
+            return queued / rate
+        return math.inf if self._inherited[function_name] else 0.0
 
     async def hold(self, function_name: str, allowed_wait: float) -> float:
         """Wait while a new event of ``function_name`` would wait over ``allowed_wait`` seconds
@@ -136,13 +164,14 @@ class Intake:
         began = self._clock()
         if began - self._logged_at.get(function_name, -LOG_EVERY_SECONDS) >= LOG_EVERY_SECONDS:
             self._logged_at[function_name] = began
+            rate = self.drain_rate(function_name)
             log.warning(
-                "%s: %d events queued, starting %.0f/s here; acknowledgements are held so "
-                "that its events start within their age (AWS would run them at once). To keep "
+                "%s: %d events queued, starting %s here; acknowledgements are held so that "
+                "its events start within their age (AWS would run them at once). To keep "
                 "acknowledgements fast under such a load, raise ackflow up's --time-scale",
                 function_name,
                 self._queued[function_name],
-                self.drain_rate(function_name) or 0.0,
+                f"{rate:.0f}/s" if rate else "at a rate not known yet (a backlog from before)",
             )
         while excess > 0:
             held = self._clock() - began
