@@ -139,7 +139,8 @@ def measure_at_target_rates(
         base = run.phase(f"baseline at {rate}/s", partial(measure_at_rate, baseline, rate))
         row = run.phase(f"{case.key} at {rate}/s", partial(measure_at_rate, case, rate))
         if row:
-            drained = run.phase(f"{case.key}'s backlog", partial(backlog.settle, [row]))
+            settle = partial(backlog.settle, [row])
+            drained = run.phase(f"{case.key} at {rate}/s: its backlog", settle)
             measured.append({**row, "baseline": base, "backlog": drained or {}})
     return measured
 

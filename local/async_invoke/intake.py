@@ -64,10 +64,11 @@ rest. At 95 %, a burst 4x faster than the drain lost its last events in 7 runs o
 bench stack still finished 8.81 s into its 9 s."""
 STALL_MARGIN_SECONDS = 0.5
 """...and at least this much under it (half the age, if that is shorter). A stall of the
-machine delays every queued event at once, whatever its age: on a busy 2-core machine an
-event store commit took up to 0.2 s (its fsync), and the engine's tests, with a 1.2 s age (so
-15 % is 0.18 s), aged out events in 3 runs of 5 beside a neighbour's load (two busy loops and
-a loop of fsyncs), none in 10 with this margin."""
+machine delays every queued event at once, whatever its age: on this project's 2-core machine
+the event store's commits (their fsync) stalled for 0.1-0.5 s now and then, accepts and starts
+waiting together, and the intake's tests with their store on that disk and a 1.2 s age (15 %
+is 0.18 s) aged out events in 3 runs of 5 beside a neighbour's load (two busy loops and a loop
+of fsyncs), none in 10 with this margin."""
 _MAX_SLEEP_SECONDS = 0.25
 
 
@@ -146,8 +147,8 @@ class Intake:
         """Seconds a new event of ``function_name`` would wait before it starts. Without a
         rate: 0, unless a backlog an earlier run left is still ahead of it; then infinite.
         That backlog can be deep, and starts on cold environments: an event admitted blind
-        behind it could wait past its age (a burst at once after a restart lost 4-20 of 1,000
-        events in 4 runs of 8, tests/local/async_invoke/test_intake.py)."""
+        behind it could wait past its age (a burst at once behind 400 events a restart found
+        aged out 212-244 of 1,200 in 4 runs of 4, tests/local/async_invoke/test_intake.py)."""
         queued = self._queued[function_name]
         if not queued:
             return 0.0

@@ -197,12 +197,13 @@ def _conditions(engine: Any, request_ids: list[str]) -> Counter[str | None]:
 
 def test_a_burst_faster_than_the_drain_is_held_and_every_event_starts_within_its_age(
     make_engine,
+    memory_folder,
 ):
     # Four at a time, 10 ms each: ~400 events/s. A 60 s age at this scale is 1.2 s, so a queue
     # over ~480 events would age its last ones out; the callers send ~1,600/s, so unheld they
     # would queue ~600 in half a second.
     worker = function(max_event_age_seconds=60, retries=0)
-    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.02)
+    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.02, folder=memory_folder)
 
     request_ids, took = _closed_loop_burst(engine, worker.name)
     run_until(engine, timeout=30)
@@ -213,46 +214,49 @@ def test_a_burst_faster_than_the_drain_is_held_and_every_event_starts_within_its
 
 def test_a_backlog_left_by_an_earlier_run_counts_so_a_burst_behind_it_starts_within_its_age(
     make_engine,
+    memory_folder,
 ):
-    # The runtime went down with 200 events queued (about 0.7 s of this drain). After the
-    # restart they start first, and 0.3 s later a burst queues behind the ~110 left. Counted
-    # from the burst's events alone, the queue would look ~110 events shorter than it is, and
-    # the burst's last events would age out (12-72 of them in 4 runs of 5, without the count).
+    # A 1.8 s age here (allowance 1.3 s: about 520 events of this drain). The runtime went
+    # down with 400 events queued; after the restart they start first, and 0.3 s later a
+    # burst queues behind the ~280 left. Counted from the burst's events alone, the queue
+    # would look 0.7 s shorter than it is, more than the 0.5 s margin, and the burst's last
+    # events would age out.
     worker = function(max_event_age_seconds=60, retries=0)
-    before_the_restart = make_engine(worker, scale=0.02)
-    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * 200)
+    before_the_restart = make_engine(worker, scale=0.03, folder=memory_folder)
+    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * 400)
     before_the_restart.close()
-    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.02)
+    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.03, folder=memory_folder)
 
     request_ids, _ = _closed_loop_burst(engine, worker.name, after=0.3)
     run_until(engine, timeout=30)
 
-    assert _conditions(engine, backlog + request_ids) == {SUCCESS: 1000}
+    assert _conditions(engine, backlog + request_ids) == {SUCCESS: 1200}
 
 
 def test_a_burst_at_once_after_a_restart_waits_until_the_backlog_before_it_shows_its_rate(
     make_engine,
+    memory_folder,
 ):
-    # As above, but the burst comes as soon as the engine runs: its first events would be
-    # admitted before enough of the backlog has started to tell the rate (without the hold
-    # for an unknown wait, 4-20 of 1,000 aged out in 4 runs of 8).
+    # As above, but the burst comes as soon as the engine runs, from twice the callers: until
+    # enough of the backlog has started to tell its rate (0.2 s), their ~3,000/s would be
+    # admitted unheld, ~600 events behind the 400, to wait over 2 s.
     worker = function(max_event_age_seconds=60, retries=0)
-    before_the_restart = make_engine(worker, scale=0.02)
-    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * 200)
+    before_the_restart = make_engine(worker, scale=0.03, folder=memory_folder)
+    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * 400)
     before_the_restart.close()
-    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.02)
+    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.03, folder=memory_folder)
 
-    request_ids, _ = _closed_loop_burst(engine, worker.name)
+    request_ids, _ = _closed_loop_burst(engine, worker.name, clients=16, each=50)
     run_until(engine, timeout=30)
 
-    assert _conditions(engine, backlog + request_ids) == {SUCCESS: 1000}
+    assert _conditions(engine, backlog + request_ids) == {SUCCESS: 1200}
 
 
-def test_a_function_held_back_by_its_reserved_concurrency_is_not_held(make_engine):
+def test_a_function_held_back_by_its_reserved_concurrency_is_not_held(make_engine, memory_folder):
     # Reserved concurrency 2 of the engine's 4: its backlog is its own, as on AWS, so its
     # acknowledgements are not held and its last events age out as they would there.
     worker = function(max_event_age_seconds=60, retries=0, reserved_concurrency=2)
-    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.02)
+    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.02, folder=memory_folder)
 
     request_ids, took = _closed_loop_burst(engine, worker.name)
     run_until(engine, timeout=30)
