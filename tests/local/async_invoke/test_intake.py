@@ -8,13 +8,18 @@ import json
 import math
 import time
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from local.async_invoke.intake import MIN_STARTS, Intake, allowed_wait
 from local.async_invoke.records import EVENT_AGE_EXCEEDED, SUCCESS
 from tests.local.async_invoke.helpers import ScriptedExecutor, accept_all, function, run_until
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from local.cloud.functions import LocalFunction
 
 
 class Clock:
@@ -212,6 +217,19 @@ def test_a_burst_faster_than_the_drain_is_held_and_every_event_starts_within_its
     assert took > 1.0  # the 800 accepts came at about the drain's pace, not the callers'
 
 
+def _restarted_with_a_backlog(
+    make_engine: Any, folder: Path, events: int = 400
+) -> tuple[Any, LocalFunction, list[str]]:
+    """An engine started on a store an earlier one left ``events`` queued in (a 1.8 s age,
+    four at a time for 10 ms); returns it, its function and the queued request ids."""
+    worker = function(max_event_age_seconds=60, retries=0)
+    before_the_restart = make_engine(worker, scale=0.03, folder=folder)
+    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * events)
+    before_the_restart.close()
+    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.03, folder=folder)
+    return engine, worker, backlog
+
+
 def test_a_backlog_left_by_an_earlier_run_counts_so_a_burst_behind_it_starts_within_its_age(
     make_engine,
     memory_folder,
@@ -221,11 +239,7 @@ def test_a_backlog_left_by_an_earlier_run_counts_so_a_burst_behind_it_starts_wit
     # burst queues behind the ~280 left. Counted from the burst's events alone, the queue
     # would look 0.7 s shorter than it is, more than the 0.5 s margin, and the burst's last
     # events would age out.
-    worker = function(max_event_age_seconds=60, retries=0)
-    before_the_restart = make_engine(worker, scale=0.03, folder=memory_folder)
-    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * 400)
-    before_the_restart.close()
-    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.03, folder=memory_folder)
+    engine, worker, backlog = _restarted_with_a_backlog(make_engine, memory_folder)
 
     request_ids, _ = _closed_loop_burst(engine, worker.name, after=0.3)
     run_until(engine, timeout=30)
@@ -240,11 +254,7 @@ def test_a_burst_at_once_after_a_restart_waits_until_the_backlog_before_it_shows
     # As above, but the burst comes as soon as the engine runs, from twice the callers: until
     # enough of the backlog has started to tell its rate (0.2 s), their ~3,000/s would be
     # admitted unheld, ~600 events behind the 400, to wait over 2 s.
-    worker = function(max_event_age_seconds=60, retries=0)
-    before_the_restart = make_engine(worker, scale=0.03, folder=memory_folder)
-    backlog = accept_all(before_the_restart, worker.name, [b"{}"] * 400)
-    before_the_restart.close()
-    engine = make_engine(worker, executor=FourAtATime(delay=0.01), scale=0.03, folder=memory_folder)
+    engine, worker, backlog = _restarted_with_a_backlog(make_engine, memory_folder)
 
     request_ids, _ = _closed_loop_burst(engine, worker.name, clients=16, each=50)
     run_until(engine, timeout=30)
