@@ -51,7 +51,7 @@ wrk:
 	    echo "installing Debian's wrk for make bench"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else \
-	    echo "make bench needs wrk: sudo apt-get install wrk"; \
+	    echo "make bench and its tests need wrk: sudo apt-get install wrk"; \
 	  fi; \
 	}
 

@@ -24,7 +24,7 @@ CDF_PERCENTILES = (*range(1, 100), 99.5, 99.9, 100)
 """The percentiles read from wrk's histogram, enough for a CDF plot (100 is the maximum)."""
 TIMEOUT_SECONDS = 10
 """wrk drops an answer slower than its timeout from the latency figures (2 s by default)."""
-INSTALL_HINT = "make bench needs wrk: sudo apt-get install wrk"
+INSTALL_HINT = "make bench and its tests need wrk: sudo apt-get install wrk"
 _MARKER = "WRK_JSON "
 
 

@@ -84,7 +84,7 @@ def allowed_wait(function: LocalFunction, time_scale: float, max_running: int) -
     age = scaled_age(function, time_scale)
     retries = sum(retry_delay(n) for n in range(1, function.retries + 1)) * time_scale
     margin = max((1 - WAIT_SHARE) * age, min(STALL_MARGIN_SECONDS, age / 2))
-    return min(age - retries, age - margin) if retries < age else age - margin
+    return age - (max(retries, margin) if retries < age else margin)
 
 
 class Intake:
