@@ -112,28 +112,55 @@ def test_the_paced_rows_are_set_beside_the_baseline_paced_at_the_same_rate():
     summary = markdown(results, {}).splitlines()
 
     assert "## Async acks at the target rates" in summary
-    # p50 6, p99 12 against the baseline's 2 and 4 at its 2,000/s: 3.0x.
+    # p50 6, p99 12 against the baseline's 2 and 4 at its 2,000/s: 3.0x; none beside a drain.
     assert (
         "| invoke_event | 2,000 | 1,990 | 6.00 | 12.00 | 0 | 2,000 | 2.00 | 4.00 | 3.0x "
-        "| 1,000 / 0 |"
+        "| — | — | 1,000 / 0 |"
     ) in summary
+
+
+def beside_a_drain(*paced: dict) -> dict:
+    return {
+        **ack("baseline", 1500, 48, kind="baseline"),
+        "paced": list(paced),
+        "queued": 10_000,
+        "queued_non_2xx": 0,
+        "queued_rate": 2500.0,
+        "backlog": {"accepted": 10_000, "success": 10_000, "failure": 0, "waited_seconds": 12.5},
+    }
+
+
+def test_the_paced_rows_are_also_set_beside_the_baseline_paced_while_the_stack_drains():
+    at_2000 = {**ack("baseline", 1900, 30, kind="baseline"), "offered_rate": 2000}
+    at_1500 = {**ack("baseline", 1500, 20, kind="baseline"), "offered_rate": 1500}
+    results = {
+        **RESULTS,
+        "acks_at_target_rates": [
+            paced("invoke_event", 2000, 1990, 12),
+            paced("rest_event", 1500, 1500, 25),
+        ],
+        "baseline_while_draining": beside_a_drain(at_1500, at_2000),
+    }
+
+    summary = markdown(results, {}).splitlines()
+    measured = {what: figure for what, figure, _, _ in targets(results)}
+
+    (invoke_row,) = [line for line in summary if line.startswith("| invoke_event | 2,000 |")]
+    (rest_row,) = [line for line in summary if line.startswith("| rest_event | 1,500 |")]
+    # Each beside the baseline at its own rate while the stack drains: 12 / 30 and 25 / 20.
+    assert invoke_row.endswith("| 4.00 | 3.0x | 30.00 | 0.4x | 1,000 / 0 |")
+    assert rest_row.endswith("| 4.00 | 6.2x | 20.00 | 1.2x | 1,000 / 0 |")
+    assert measured["Invoke API Event ack p99 at 2,000/s offered, 32 connections"] == (
+        "12.0 ms at 1,990/s, 0 refused (the bare baseline beside a drain: 30.0 ms)"
+    )
+    assert "| paced at 2,000/s, idle | 2.00 | 4.00 | 2,000 |" in summary
+    assert "| paced at 2,000/s, while the stack drains | 15.00 | 30.00 | 1,900 |" in summary
 
 
 def test_the_baseline_beside_a_drain_is_set_against_the_same_baseline_idle():
     results = {
         **RESULTS,
-        "baseline_while_draining": {
-            **ack("baseline", 1500, 48, kind="baseline"),
-            "queued": 10_000,
-            "queued_non_2xx": 0,
-            "queued_rate": 2500.0,
-            "backlog": {
-                "accepted": 10_000,
-                "success": 10_000,
-                "failure": 0,
-                "waited_seconds": 12.5,
-            },
-        },
+        "baseline_while_draining": beside_a_drain(),
     }
 
     summary = markdown(results, {}).splitlines()
