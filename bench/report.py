@@ -315,25 +315,28 @@ def _at_target_rates(results: dict[str, Any]) -> list[str]:
 
 def _beside_a_drain(results: dict[str, Any]) -> list[str]:
     d = results["baseline_while_draining"]
-    idle = best_baselines(results.get("acks", [])).get(("async", 32))
-
-    def figures(label: str, run: dict[str, Any]) -> list[str]:
-        return [label, f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", f"{run['rate']:,.0f}"]
-
-    rows = [figures("while the stack drains", d)]
-    if idle:
-        ratios = [
-            f"{d['p50_ms'] / idle['p50_ms']:.1f}x",
-            f"{d['p99_ms'] / idle['p99_ms']:.1f}x",
-            f"{d['rate'] / idle['rate']:.2f}",
-        ]
-        rows = [figures("idle (the async group's)", idle), *rows, ["ratio", *ratios]]
     idle_paced = {r["offered_rate"]: r["baseline"] for r in results.get("acks_at_target_rates", [])}
-    for paced in d.get("paced", []):
-        offered = paced["offered_rate"]
-        if idle := idle_paced.get(offered):
-            rows.append(figures(f"paced at {offered:,.0f}/s, idle", idle))
-        rows.append(figures(f"paced at {offered:,.0f}/s, while the stack drains", paced))
+    loads = [
+        (f"paced at {r['offered_rate']:,.0f}/s", idle_paced.get(r["offered_rate"]), r)
+        for r in d.get("paced", [])
+    ]
+    loads.append(("32 concurrent", best_baselines(results.get("acks", [])).get(("async", 32)), d))
+
+    def figures(run: dict[str, Any] | None) -> list[str]:
+        if run is None:
+            return ["—"] * 3
+        return [f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", f"{run['rate']:,.0f}"]
+
+    rows = [
+        [
+            load,
+            *figures(idle),
+            *figures(draining),
+            f"{draining['p99_ms'] / idle['p99_ms']:.1f}x" if idle else "—",
+            f"{draining['rate'] / idle['rate']:.2f}" if idle else "—",
+        ]
+        for load, idle, draining in loads
+    ]
     backlog = d.get("backlog") or {}
     return [
         "## The baseline while the stack drains",
@@ -341,9 +344,24 @@ def _beside_a_drain(results: dict[str, Any]) -> list[str]:
         f"The bare baseline server, in a process of its own, while the stack drains the "
         f"{d['queued']:,} Invoke API Event invocations it has just accepted (at "
         f"{d['queued_rate']:,.0f}/s): paced at each target rate, then at 32 concurrent. What "
-        "any accept path on this machine gets while the workers use its cores.",
+        "any accept path on this machine gets while the workers use its cores. Idle: the same "
+        "baseline at the same load, before (paced: the target rates' own; 32 concurrent: the "
+        "async group's faster run).",
         "",
-        _table(["baseline", "p50 ms", "p99 ms", "rate /s"], rows),
+        _table(
+            [
+                "baseline load",
+                "idle p50 ms",
+                "idle p99 ms",
+                "idle rate /s",
+                "draining p50 ms",
+                "draining p99 ms",
+                "draining rate /s",
+                "p99 ratio",
+                "rate ratio",
+            ],
+            rows,
+        ),
         "",
         f"That backlog: {backlog.get('success', 0):,} success and {backlog.get('failure', 0):,} "
         f"failure records within {backlog.get('waited_seconds', 0)} s.",
