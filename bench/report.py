@@ -202,10 +202,9 @@ def _acks(results: dict[str, Any]) -> list[str]:
                 f"{r['p99_ms']:.2f}",
                 f"{r['rate']:,.0f}",
                 f"{r['non_2xx'] + r['socket_errors']}",
-                f"{base['p99_ms']:.2f}" if base else "—",
-                f"{base['rate']:,.0f}" if base else "—",
-                f"{r['p99_ms'] / base['p99_ms']:.1f}x" if base else "—",
-                f"{r['rate'] / base['rate']:.2f}" if base else "—",
+                *_cells(base, "p99_ms", "rate"),
+                _p99_ratio(r["p99_ms"], base),
+                _rate_ratio(r["rate"], base),
             ]
         )
     notes = [
@@ -254,8 +253,20 @@ def _paced_beside_a_drain(results: dict[str, Any]) -> dict[float, dict[str, Any]
     return {r["offered_rate"]: r for r in drained.get("paced", [])}
 
 
+_FORMATS = {"p50_ms": "{:.2f}", "p99_ms": "{:.2f}", "rate": "{:,.0f}"}
+
+
+def _cells(run: dict[str, Any] | None, *keys: str) -> list[str]:
+    """A run's figures as table cells, or dashes where it was not measured."""
+    return [_FORMATS[key].format(run[key]) if run else "—" for key in keys]
+
+
 def _p99_ratio(figure: float, baseline: dict[str, Any] | None) -> str:
     return f"{figure / baseline['p99_ms']:.1f}x" if baseline else "—"
+
+
+def _rate_ratio(figure: float, baseline: dict[str, Any] | None) -> str:
+    return f"{figure / baseline['rate']:.2f}" if baseline else "—"
 
 
 def _at_target_rates(results: dict[str, Any]) -> list[str]:
@@ -273,11 +284,9 @@ def _at_target_rates(results: dict[str, Any]) -> list[str]:
                 f"{r['p50_ms']:.2f}",
                 f"{r['p99_ms']:.2f}",
                 f"{r['non_2xx'] + r['socket_errors']}",
-                f"{base['rate']:,.0f}" if base else "—",
-                f"{base['p50_ms']:.2f}" if base else "—",
-                f"{base['p99_ms']:.2f}" if base else "—",
+                *_cells(base, "rate", "p50_ms", "p99_ms"),
                 _p99_ratio(r["p99_ms"], base),
-                f"{draining['p99_ms']:.2f}" if draining else "—",
+                *_cells(draining, "p99_ms"),
                 _p99_ratio(r["p99_ms"], draining),
                 f"{backlog.get('success', 0):,} / {backlog.get('failure', 0):,}",
             ]
@@ -321,19 +330,14 @@ def _beside_a_drain(results: dict[str, Any]) -> list[str]:
         for r in d.get("paced", [])
     ]
     loads.append(("32 concurrent", best_baselines(results.get("acks", [])).get(("async", 32)), d))
-
-    def figures(run: dict[str, Any] | None) -> list[str]:
-        if run is None:
-            return ["—"] * 3
-        return [f"{run['p50_ms']:.2f}", f"{run['p99_ms']:.2f}", f"{run['rate']:,.0f}"]
-
+    figures = ("p50_ms", "p99_ms", "rate")
     rows = [
         [
             load,
-            *figures(idle),
-            *figures(draining),
+            *_cells(idle, *figures),
+            *_cells(draining, *figures),
             _p99_ratio(draining["p99_ms"], idle),
-            f"{draining['rate'] / idle['rate']:.2f}" if idle else "—",
+            _rate_ratio(draining["rate"], idle),
         ]
         for load, idle, draining in loads
     ]
