@@ -25,6 +25,13 @@ one setting:
 FIFO queues, and every other use of the attributes (``GetQueueAttributes``, the AWS CLI), are
 untouched.
 
+Reading a queue that holds many messages: moto walks it twice per receive and twice per receipt
+handle deleted, and reads the clock (through ``datetime``) twice per message of the first walk.
+A 10,000-record queue took 0.4 s a ``ReceiveMessage`` and 0.2 s a ``DeleteMessageBatch``, so
+reading a burst's records back took longer than the burst. Here the list of messages ready to
+receive reads the clock once, and a ``DeleteMessageBatch`` walks the queue once for all its
+entries; an entry that names no message (or one already deleted) gets moto's own answer.
+
 Three for speed too: to route a request, moto's server lists its own package folder (a
 ``listdir`` and an ``isdir`` per service, some 150 system calls) for every request, a third
 of the time it spends on a ``SendMessageBatch``. The folder does not change while it runs, so
@@ -40,7 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto import backends, server
-from moto.core.utils import unix_time
+from moto.core.utils import unix_time, unix_time_millis
 from moto.sqs.models import Queue, SQSBackend
 
 __all__ = [
@@ -48,6 +55,7 @@ __all__ = [
     "main",
     "patch_moto_sqs",
     "serialize_queue_changes",
+    "speed_up_reading_queues",
     "speed_up_standard_queue_sends",
 ]
 
@@ -55,9 +63,10 @@ _sending = threading.local()
 
 
 def patch_moto_sqs() -> None:
-    """Apply both patches the module docstring describes."""
+    """Apply the SQS patches the module docstring describes."""
     serialize_queue_changes()
     speed_up_standard_queue_sends()
+    speed_up_reading_queues()
 
 
 def serialize_queue_changes() -> None:
@@ -121,6 +130,59 @@ def _retained(self: SQSBackend, queue_name: str, message: Any) -> bool:
     """moto's retention check, reading the one setting instead of every attribute."""
     retention_period = int(self.get_queue(queue_name).message_retention_period)
     return retention_period + message.sent_timestamp / 1000 > unix_time()
+
+
+def speed_up_reading_queues() -> None:
+    """Patch moto's SQS model as the module docstring says (once; idempotent)."""
+    if getattr(SQSBackend.delete_message_batch, "_ackflow_one_walk", False):
+        return
+    delete_message_batch = SQSBackend.delete_message_batch
+
+    @functools.wraps(delete_message_batch)
+    def one_walk_delete_message_batch(
+        self: SQSBackend, queue_name: str, receipts: list[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, str]]]:
+        queue = self.get_queue(queue_name)
+        with queue._messages_lock:
+            holders = _messages_by_handle(queue, {r["ReceiptHandle"] for r in receipts})
+            success: list[str] = []
+            errors: list[dict[str, str]] = []
+            deleted: set[int] = set()
+            for entry in receipts:
+                message = holders.get(entry["ReceiptHandle"])
+                if message is None or entry["ReceiptHandle"] in queue.deleted_messages:
+                    done, failed = delete_message_batch(self, queue_name, [entry])
+                    success += done
+                    errors += failed
+                    continue
+                queue.pending_messages.discard(message)
+                queue.deleted_messages.update(message.all_receipt_handles)
+                deleted.add(id(message))
+                success.append(entry["Id"])
+            if deleted:
+                queue._messages = [m for m in queue._messages if id(m) not in deleted]
+        return success, errors
+
+    one_walk_delete_message_batch._ackflow_one_walk = True  # type: ignore[attr-defined]
+    Queue.messages = property(_ready_messages)  # type: ignore[method-assign,assignment]
+    SQSBackend.delete_message_batch = one_walk_delete_message_batch  # type: ignore[method-assign]
+
+
+def _ready_messages(queue: Queue) -> list[Any]:
+    """moto's visible and not delayed messages, with one reading of the clock."""
+    now = unix_time_millis()
+    return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def _messages_by_handle(queue: Queue, handles: set[str]) -> dict[str, Any]:
+    """Each of ``handles`` that a message of ``queue`` has had → that message."""
+    return {
+        handle: message
+        for message in queue._messages
+        if message.approximate_receive_count  # one never received has had no handle
+        for handle in message.all_receipt_handles
+        if handle in handles
+    }
 
 
 def list_moto_modules_once() -> None:

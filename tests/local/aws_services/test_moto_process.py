@@ -11,7 +11,7 @@ from unittest import mock
 import boto3
 import pytest
 from moto import backends, mock_aws
-from moto.sqs.models import Queue, sqs_backends
+from moto.sqs.models import Message, Queue, sqs_backends
 
 from local.aws_services.moto_process import list_moto_modules_once, patch_moto_sqs
 
@@ -61,6 +61,89 @@ def test_sending_to_and_receiving_from_a_standard_queue_walks_no_queue(sqs):
 
     assert sorted(received) == sorted(f"record {n}" for n in range(30))
     assert walks.count == 0
+
+
+class PropertyReads:
+    """Counts the reads of one of moto's ``Message`` properties."""
+
+    def __init__(self, name: str) -> None:
+        self.count = 0
+        self._name = name
+        self._read = getattr(Message, name).fget
+
+    def __enter__(self) -> PropertyReads:
+        def counted(message: Message) -> object:
+            self.count += 1
+            return self._read(message)
+
+        self._patch = mock.patch.object(Message, self._name, property(counted))
+        self._patch.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._patch.stop()
+
+
+def _fill(sqs, url: str, count: int) -> None:
+    for start in range(0, count, 10):
+        entries = [{"Id": str(n), "MessageBody": f"record {start + n}"} for n in range(10)]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+
+
+def test_receiving_from_a_long_queue_reads_the_clock_per_message_handed_out(sqs):
+    """moto reads the clock for each message in the queue (``Message.visible``), twice."""
+    url = sqs.create_queue(QueueName="long")["QueueUrl"]
+    _fill(sqs, url, 1_000)
+
+    with PropertyReads("visible") as clock_reads:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+
+    assert len(answer["Messages"]) == 10
+    assert clock_reads.count <= 2 * 10
+
+
+def test_a_delete_batch_walks_a_long_queue_once(sqs):
+    """moto walks the queue twice for each entry, reading every message's receipt handles."""
+    url = sqs.create_queue(QueueName="long")["QueueUrl"]
+    _fill(sqs, url, 1_000)
+    answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(answer)]
+
+    with PropertyReads("all_receipt_handles") as handle_reads:
+        deleted = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+
+    assert sorted(s["Id"] for s in deleted["Successful"]) == sorted(e["Id"] for e in entries)
+    assert deleted.get("Failed", []) == []
+    assert len(sqs_backends[ACCOUNT][REGION].get_queue("long")._messages) == 990
+    assert handle_reads.count <= 3 * 10
+
+
+def test_a_delete_batch_answers_each_entry_as_moto_does(sqs):
+    url = sqs.create_queue(QueueName="records")["QueueUrl"]
+    _fill(sqs, url, 20)
+    first, second, third = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=third["ReceiptHandle"])
+
+    answer = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "first", "ReceiptHandle": first["ReceiptHandle"]},
+            {"Id": "unknown", "ReceiptHandle": "no-such-handle"},
+            {"Id": "second", "ReceiptHandle": second["ReceiptHandle"]},
+            {"Id": "deleted-before", "ReceiptHandle": third["ReceiptHandle"]},
+        ],
+    )
+
+    assert sorted(s["Id"] for s in answer["Successful"]) == [
+        "deleted-before",
+        "first",
+        "second",
+    ]
+    assert [(f["Id"], f["Code"], f["SenderFault"]) for f in answer["Failed"]] == [
+        ("unknown", "ReceiptHandleIsInvalid", True)
+    ]
+    left = sqs_backends[ACCOUNT][REGION].get_queue("records")._messages
+    assert sorted(m.body for m in left) == sorted(f"record {n}" for n in range(3, 20))
 
 
 def test_a_message_past_its_queues_retention_is_still_not_received(sqs):
