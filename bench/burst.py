@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from bench.percentiles import nearest_rank
-from bench.queues import QueueReader, purge, wait_for_records
+from bench.queues import QueueReader, purge, queue_depths, wait_for_records
 from bench.signing import invoke_url, sigv4_headers
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def measure_burst(stack: BenchStack) -> dict[str, Any]:
     return {
         **_summary(acks, outcome, started, submitted, finished, reader),
         **_ack_latency(latencies),
+        "unread": sum(queue_depths(sqs, urls).values()),
     }
 
 

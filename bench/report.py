@@ -84,7 +84,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             (
                 f"burst of {burst['events']:,}: outcome",
                 f"{burst['success']:,} success, {burst['aged_out']:,} aged out, "
-                f"{burst['unaccounted']:,} unaccounted",
+                f"{burst['unaccounted']:,} unaccounted{_unread(burst)}",
                 "all succeed",
                 burst["success"] == burst["events"],
             )
@@ -256,6 +256,13 @@ def _paced_beside_a_drain(results: dict[str, Any]) -> dict[float, dict[str, Any]
 _FORMATS = {"p50_ms": "{:.2f}", "p99_ms": "{:.2f}", "rate": "{:,.0f}"}
 
 
+def _unread(burst: dict[str, Any]) -> str:
+    """Records the reader left in the queues when it stopped: the events it could not account
+    for may be there, not lost."""
+    unread = burst.get("unread", 0)
+    return f" ({unread:,} records left unread in the queues)" if unread else ""
+
+
 def _cells(run: dict[str, Any] | None, *keys: str) -> list[str]:
     """A run's figures as table cells, or dashes where it was not measured."""
     return [_FORMATS[key].format(run[key]) if run else "—" for key in keys]
@@ -413,7 +420,7 @@ def _burst(results: dict[str, Any]) -> list[str]:
                     f"{b['success']:,}",
                     f"{b['aged_out']:,}",
                     f"{other:,}",
-                    f"{b['unaccounted']:,}",
+                    f"{b['unaccounted']:,}{_unread(b)}",
                     f"{b['duplicates']:,}",
                     until,
                     f"{b['success_per_second']:,.0f}",

@@ -173,3 +173,27 @@ def test_the_baseline_beside_a_drain_is_set_against_the_same_baseline_idle():
         "| 32 concurrent | 6.00 | 12.00 | 3,000 | 24.00 | 48.00 | 1,500 | 4.0x | 0.50 |" in summary
     )
     assert "That backlog: 10,000 success and 0 failure records within 12.5 s." in summary
+
+
+def test_a_burst_read_back_in_part_says_how_many_records_it_left_in_the_queues():
+    burst = {
+        "events": 10_000,
+        "accepted": 10_000,
+        "ack_rate": 300.0,
+        "success": 5_490,
+        "failure_conditions": {},
+        "aged_out": 0,
+        "duplicates": 0,
+        "unaccounted": 4_510,
+        "unread": 4_510,
+        "all_accounted": False,
+        "seconds_until_accounted": None,
+        "waited_seconds": 224.1,
+        "success_per_second": 234.9,
+    }
+    summary = markdown({**RESULTS, "burst": burst}, {})
+
+    (outcome,) = [line for line in summary.splitlines() if "burst of 10,000: outcome" in line]
+    assert "4,510 unaccounted (4,510 records left unread in the queues)" in outcome
+    assert "| 4,510 (4,510 records left unread in the queues) |" in summary
+    assert "unread" not in markdown({**RESULTS, "burst": {**burst, "unread": 0}}, {})
