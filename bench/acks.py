@@ -186,7 +186,7 @@ def measure_baseline_while_draining(
     return {
         **measure_case(baseline, 32),
         "paced": paced,
-        "queued": queued.sent + 1,
+        "queued": queued.requests + 1,
         "queued_non_2xx": queued.non_2xx,
         "queued_rate": round(queued.rate, 1),
     }
@@ -222,7 +222,6 @@ def row(case: AckCase, result: WrkResult) -> dict[str, Any]:
         "kind": case.kind,
         "concurrency": result.connections,
         "requests": result.requests,
-        "sent": result.sent + 1,  # and the one checked by hand before wrk
         "seconds": round(result.seconds, 3),
         "rate": round(result.rate, 1),
         "p50_ms": result.p50_ms,

@@ -64,8 +64,8 @@ class Backlog:
         self.before = queue_depths(self.sqs, self.urls)
 
     def settle(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        """``rows``: the figure's result rows (the requests they sent, less those refused)."""
-        accepted = sum(r.get("sent", r["requests"]) - r["non_2xx"] for r in rows)
+        """``rows``: the figure's result rows (their requests less those refused)."""
+        accepted = sum(r["requests"] - r["non_2xx"] for r in rows)
         expected = sum(self.before.values()) + accepted
         depths, waited = wait_for_records(self.sqs, self.urls, expected)
         return {

@@ -43,10 +43,6 @@ class WrkResult:
     socket_errors: int
     cdf: tuple[tuple[float, float], ...]
     """(percentile, latency ms) pairs."""
-    sent: int = 0
-    """Requests written, answered or not: a thread that stops at its cap leaves its other
-    connections' requests unanswered but sent, so a capped async run queues up to this many
-    events, more than ``requests``."""
 
     @property
     def rate(self) -> float:
@@ -120,7 +116,6 @@ def run_wrk(
         non_2xx=errors["status"],
         socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
         cdf=tuple((p, us / 1000) for p, us in figures["cdf"]),
-        sent=figures["sent"],
     )
 
 
@@ -166,8 +161,7 @@ local function monotonic_us()
 end
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
-init = function(args) first_us = monotonic_us(); last_us = first_us; answered = 0; sent = 0 end
-request = function() sent = sent + 1; return wrk.format() end
+init = function(args) first_us = monotonic_us(); last_us = first_us; answered = 0 end
 response = function(status, headers, body)
   last_us = monotonic_us()
   answered = answered + 1
@@ -180,11 +174,6 @@ local function elapsed_us(summary)
     last = math.max(last, thread:get("last_us"))
   end
   return last > first and last - first or summary.duration
-end
-local function sent_by_all()
-  local total = 0
-  for _, thread in ipairs(threads) do total = total + thread:get("sent") end
-  return total
 end"""
 
 # A thread's connections take its send slots in turn, one every INTERVAL ms. A slot missed
@@ -212,10 +201,8 @@ done = function(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    '\\nMARKER{"requests": %d, "sent": %d, "duration_us": %d, ' ..
-    '"errors": {"connect": %d, "read": %d, ' ..
+    '\\nMARKER{"requests": %d, "duration_us": %d, "errors": {"connect": %d, "read": %d, ' ..
     '"write": %d, "status": %d, "timeout": %d}, "cdf": [%s]}\\n',
-    summary.requests, sent_by_all(), elapsed_us(summary),
-    e.connect, e.read, e.write, e.status, e.timeout,
+    summary.requests, elapsed_us(summary), e.connect, e.read, e.write, e.status, e.timeout,
     table.concat(points, ", ")))
 end"""

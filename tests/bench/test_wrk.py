@@ -3,8 +3,6 @@ closed-loop and paced, against the bench's baseline server."""
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -57,19 +55,3 @@ def test_a_paced_run_sends_the_rate_it_is_given_where_closed_loop_sends_all_it_c
     assert 90 <= paced.rate <= 110
     assert paced.non_2xx == paced.socket_errors == 0
     assert closed.requests > 3 * paced.requests
-
-
-def test_a_capped_run_counts_every_request_it_sent_answered_or_not(tmp_path: Path):
-    database = tmp_path / "events.sqlite3"
-    with BaselineServer(database) as server:
-        capped = run_wrk(
-            server.url, connections=16, seconds=2, method="POST", body="{}", max_requests=100
-        )
-        time.sleep(0.5)  # the server's last inserts, for requests wrk no longer waited for
-    with sqlite3.connect(database) as stored:
-        (inserted,) = stored.execute("SELECT count(*) FROM events").fetchone()
-
-    # Each thread stops at its 50th answer, its other connections' requests in flight; a
-    # request written as its thread stopped may be closed with its connection, unread.
-    assert capped.requests >= 100
-    assert capped.requests < inserted <= capped.sent <= inserted + 2
