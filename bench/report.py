@@ -217,7 +217,13 @@ def _acks(results: dict[str, Any]) -> list[str]:
         ]
         if "accepted" in b
     ]
-    note = "Each async path's backlog, before the next: " + "; ".join(notes) + "." if notes else ""
+    note = (
+        "Each async path's backlog, before the next (accepted: the 202s wrk counted; a capped "
+        "run stops with up to one request per connection in flight, accepted but not counted, "
+        "so the success records can exceed it by that many): " + "; ".join(notes) + "."
+        if notes
+        else ""
+    )
     return [
         "## Acks",
         "",
