@@ -25,20 +25,21 @@ def sqs() -> Iterator[object]:
         yield boto3.client("sqs", region_name=REGION)
 
 
-class QueueWalks:
-    """Counts the walks over a queue's messages that building its attributes makes (the count
-    of visible messages is one of them)."""
+class PropertyReads:
+    """Counts the reads of one of moto's properties (``cls.name``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cls: type, name: str) -> None:
         self.count = 0
-        self._count_visible = Queue.approximate_number_of_messages.fget
+        self._cls = cls
+        self._name = name
+        self._read = getattr(cls, name).fget
 
-    def __enter__(self) -> QueueWalks:
-        def counted(queue: Queue) -> int:
+    def __enter__(self) -> PropertyReads:
+        def counted(instance: object) -> object:
             self.count += 1
-            return self._count_visible(queue)
+            return self._read(instance)
 
-        self._patch = mock.patch.object(Queue, "approximate_number_of_messages", property(counted))
+        self._patch = mock.patch.object(self._cls, self._name, property(counted))
         self._patch.start()
         return self
 
@@ -46,9 +47,15 @@ class QueueWalks:
         self._patch.stop()
 
 
+def queue_walks() -> PropertyReads:
+    """Counts the walks over a queue's messages that building its attributes makes (the count
+    of visible messages is one of them)."""
+    return PropertyReads(Queue, "approximate_number_of_messages")
+
+
 def test_sending_to_and_receiving_from_a_standard_queue_walks_no_queue(sqs):
     url = sqs.create_queue(QueueName="records")["QueueUrl"]
-    with QueueWalks() as walks:
+    with queue_walks() as walks:
         for n in range(30):
             sqs.send_message(QueueUrl=url, MessageBody=f"record {n}")
         received = []
@@ -63,27 +70,6 @@ def test_sending_to_and_receiving_from_a_standard_queue_walks_no_queue(sqs):
     assert walks.count == 0
 
 
-class PropertyReads:
-    """Counts the reads of one of moto's ``Message`` properties."""
-
-    def __init__(self, name: str) -> None:
-        self.count = 0
-        self._name = name
-        self._read = getattr(Message, name).fget
-
-    def __enter__(self) -> PropertyReads:
-        def counted(message: Message) -> object:
-            self.count += 1
-            return self._read(message)
-
-        self._patch = mock.patch.object(Message, self._name, property(counted))
-        self._patch.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._patch.stop()
-
-
 def _fill(sqs, url: str, count: int) -> None:
     for start in range(0, count, 10):
         entries = [{"Id": str(n), "MessageBody": f"record {start + n}"} for n in range(10)]
@@ -95,7 +81,7 @@ def test_receiving_from_a_long_queue_reads_the_clock_per_message_handed_out(sqs)
     url = sqs.create_queue(QueueName="long")["QueueUrl"]
     _fill(sqs, url, 1_000)
 
-    with PropertyReads("visible") as clock_reads:
+    with PropertyReads(Message, "visible") as clock_reads:
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
 
     assert len(answer["Messages"]) == 10
@@ -109,7 +95,7 @@ def test_a_delete_batch_walks_a_long_queue_once(sqs):
     answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(answer)]
 
-    with PropertyReads("all_receipt_handles") as handle_reads:
+    with PropertyReads(Message, "all_receipt_handles") as handle_reads:
         deleted = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
     assert sorted(s["Id"] for s in deleted["Successful"]) == sorted(e["Id"] for e in entries)
