@@ -262,13 +262,6 @@ def _paced_beside_a_drain(results: dict[str, Any]) -> dict[float, dict[str, Any]
 _FORMATS = {"p50_ms": "{:.2f}", "p99_ms": "{:.2f}", "rate": "{:,.0f}"}
 
 
-def _unread(burst: dict[str, Any]) -> str:
-    """Records the reader left in the queues when it stopped: the events it could not account
-    for may be there, not lost."""
-    unread = burst.get("unread", 0)
-    return f" ({unread:,} records left unread in the queues)" if unread else ""
-
-
 def _cells(run: dict[str, Any] | None, *keys: str) -> list[str]:
     """A run's figures as table cells, or dashes where it was not measured."""
     return [_FORMATS[key].format(run[key]) if run else "—" for key in keys]
@@ -383,6 +376,13 @@ def _beside_a_drain(results: dict[str, Any]) -> list[str]:
         f"That backlog: {backlog.get('success', 0):,} success and {backlog.get('failure', 0):,} "
         f"failure records within {backlog.get('waited_seconds', 0)} s.",
     ]
+
+
+def _unread(burst: dict[str, Any]) -> str:
+    """Records the reader left in the queues when it stopped: the events it could not account
+    for may be there, not lost."""
+    unread = burst.get("unread", 0)
+    return f" ({unread:,} records left unread in the queues)" if unread else ""
 
 
 def _burst(results: dict[str, Any]) -> list[str]:
