@@ -39,6 +39,8 @@ from urllib.parse import quote, unquote_plus
 
 import airspeed
 
+from local.apigateway.vtl_compile import Merge, compile_template
+
 __all__ = [
     "MappingTemplateError",
     "Overrides",
@@ -83,20 +85,13 @@ def render(
     stage_variables: Mapping[str, str] | None = None,
 ) -> tuple[str, Overrides]:
     """Render ``template`` for one request or response; ``body`` is what ``$input`` reads."""
-    velocity_context = _java_context(context)  # fresh containers: the caller's stay untouched
-    velocity_context["requestOverride"] = _JavaMap(header={}, path={}, querystring={})
-    velocity_context["responseOverride"] = _JavaMap(status=None, header=_JavaMap())
-    namespace = {
-        "input": _Input(body, params),
-        "util": _Util(),
-        "context": velocity_context,
-        "stageVariables": _JavaMap(stage_variables or {}),
-    }
+    namespace = _Namespace(body, params, context, stage_variables)
     try:
-        text = _compiled(template).merge(namespace)
+        text = _compiled(template)(namespace)
     except airspeed.TemplateError as error:
         raise MappingTemplateError(str(error)) from None
-    return text, _overrides(velocity_context)
+    velocity_context = namespace.get("context")
+    return text, Overrides() if velocity_context is None else _overrides(velocity_context)
 
 
 def loads(text: str | bytes) -> Any:
@@ -128,8 +123,8 @@ def dumps(value: Any) -> str:
 
 
 @lru_cache(maxsize=256)
-def _compiled(template: str) -> airspeed.Template:
-    return airspeed.Template(template)
+def _compiled(template: str) -> Merge:
+    return compile_template(template)
 
 
 def _integer(text: str) -> int | Decimal:
@@ -147,6 +142,40 @@ def _overrides(context: Mapping[str, Any]) -> Overrides:
             str(k): str(v) for k, v in (context["requestOverride"].get("header") or {}).items()
         },
     )
+
+
+class _Namespace(dict):
+    """The template's variables, each made when the template first names it: most templates
+    name one or two of them, and ``$context`` is a copy of the whole request context."""
+
+    def __init__(
+        self,
+        body: str,
+        params: RequestParams,
+        context: Mapping[str, Any],
+        stage_variables: Mapping[str, str] | None,
+    ) -> None:
+        super().__init__()
+        self._body = body
+        self._params = params
+        self._context = context
+        self._stage_variables = stage_variables
+
+    def __missing__(self, name: str) -> Any:
+        if name == "input":
+            value: Any = _Input(self._body, self._params)
+        elif name == "util":
+            value = _Util()
+        elif name == "context":
+            value = _java_context(self._context)  # fresh containers: the caller's stay untouched
+            value["requestOverride"] = _JavaMap(header={}, path={}, querystring={})
+            value["responseOverride"] = _JavaMap(status=None, header=_JavaMap())
+        elif name == "stageVariables":
+            value = _JavaMap(self._stage_variables or {})
+        else:
+            raise KeyError(name)
+        self[name] = value
+        return value
 
 
 class _Input:
@@ -281,16 +310,21 @@ def _json_path(document: Any, path: str) -> Any:
     return value
 
 
-def _java_context(value: Any) -> Any:
+def _java_context(context: Mapping[str, Any]) -> _JavaMap:
     """``$context`` as templates see it: Java-style values, absent (None) ones as ``""``
     (within maps; list items stay as they are). Every container is a new one."""
-    if value is None:
-        return ""
-    if isinstance(value, str):  # most values: answered before the slower Mapping check
-        return value
-    if isinstance(value, Mapping):
-        return _JavaMap({k: _java_context(v) for k, v in value.items()})
-    return _java(value)
+    return _JavaMap(
+        {
+            key: value
+            if value.__class__ is str  # most values: no call, no slower Mapping check
+            else ""
+            if value is None
+            else _java_context(value)
+            if isinstance(value, Mapping)
+            else _java(value)
+            for key, value in context.items()
+        }
+    )
 
 
 def _java(value: Any) -> Any:
