@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "FUNCTION_NAME_PATTERN",
@@ -80,6 +81,7 @@ class FunctionRef:
     account: str | None = None
 
 
+@lru_cache(maxsize=1024)  # every invocation names its function, most often the same few
 def parse_function_name(value: str, qualifier: str | None = None) -> FunctionRef:
     """The function ``value`` names (``qualifier`` from the ``Qualifier`` parameter).
 
