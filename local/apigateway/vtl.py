@@ -1,4 +1,5 @@
-"""API Gateway mapping templates: VTL rendered by airspeed with ``$input``, ``$util``, ``$context``.
+"""API Gateway mapping templates: VTL (airspeed's, compiled by ``vtl_compile``) with ``$input``,
+``$util``, ``$context``.
 
 The variables follow AWS's "Variables for data transformations" reference:
 
