@@ -111,17 +111,12 @@ def _reference(node: FormalReference) -> Step:
     silent, text = node.silent, node.my_text()
 
     def run(stream: StoppableStream, namespace: LocalNamespace, loader: NullLoader) -> None:
-        try:
-            value = value_of(namespace, loader, namespace)
-            if value is None:
-                value = "" if silent else text
-            stream.write(str(value))
-        except TemplateExecutionError:
-            raise
-        except Exception as error:
-            raise TemplateExecutionError(node) from error
+        value = value_of(namespace, loader, namespace)
+        if value is None:
+            value = "" if silent else text
+        stream.write(str(value))
 
-    return run
+    return _evaluated_at(node, run)
 
 
 def _if(node: IfDirective) -> Step:
@@ -131,22 +126,32 @@ def _if(node: IfDirective) -> Step:
     otherwise = _block(node.else_block.block) if hasattr(node.else_block, "block") else None
 
     def run(stream: StoppableStream, namespace: LocalNamespace, loader: NullLoader) -> None:
-        try:
-            if condition(namespace, loader):
-                then(stream, namespace, loader)
+        if condition(namespace, loader):
+            then(stream, namespace, loader)
+            return
+        for test, branch in elseifs:
+            if test(namespace, loader):
+                branch(stream, namespace, loader)
                 return
-            for test, branch in elseifs:
-                if test(namespace, loader):
-                    branch(stream, namespace, loader)
-                    return
-            if otherwise is not None:
-                otherwise(stream, namespace, loader)
+        if otherwise is not None:
+            otherwise(stream, namespace, loader)
+
+    return _evaluated_at(node, run)
+
+
+def _evaluated_at(node: Any, run: Step) -> Step:
+    """``run`` with its errors wrapped at ``node``, as airspeed's ``_Element.evaluate`` wraps
+    them (an error already wrapped, at a node inside, passes as it is)."""
+
+    def evaluate(stream: StoppableStream, namespace: LocalNamespace, loader: NullLoader) -> None:
+        try:
+            run(stream, namespace, loader)
         except TemplateExecutionError:
             raise
         except Exception as error:
             raise TemplateExecutionError(node) from error
 
-    return run
+    return evaluate
 
 
 def _condition(calculate: Arg) -> Arg:
