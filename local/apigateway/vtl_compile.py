@@ -67,18 +67,13 @@ def compile_template(text: str) -> Merge:
     template = airspeed.Template(text)
     template.ensure_compiled()
     body = template.root_element
-    run = _block(body.block)
+    evaluate = _evaluated_at(body, _block(body.block))
 
     def merge(namespace: Mapping[str, Any]) -> str:
         stream = StoppableStream()
-        try:
-            if not isinstance(namespace, LocalNamespace):
-                namespace = LocalNamespace(namespace)
-            run(stream, namespace, NullLoader())
-        except TemplateExecutionError:
-            raise
-        except Exception as error:  # what airspeed's TemplateBody.evaluate would wrap
-            raise TemplateExecutionError(body) from error
+        if not isinstance(namespace, LocalNamespace):
+            namespace = LocalNamespace(namespace)
+        evaluate(stream, namespace, NullLoader())
         return stream.getvalue()
 
     return merge
