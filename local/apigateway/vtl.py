@@ -314,18 +314,17 @@ def _json_path(document: Any, path: str) -> Any:
 def _java_context(context: Mapping[str, Any]) -> _JavaMap:
     """``$context`` as templates see it: Java-style values, absent (None) ones as ``""``
     (within maps; list items stay as they are). Every container is a new one."""
-    return _JavaMap(
-        {
-            key: value
-            if value.__class__ is str  # most values: no call, no slower Mapping check
-            else ""
-            if value is None
-            else _java_context(value)
-            if isinstance(value, Mapping)
-            else _java(value)
-            for key, value in context.items()
-        }
-    )
+    return _JavaMap({key: _context_value(value) for key, value in context.items()})
+
+
+def _context_value(value: Any) -> Any:
+    if value.__class__ is str:  # most values: answered before the slower Mapping check
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        return _java_context(value)
+    return _java(value)
 
 
 def _java(value: Any) -> Any:
