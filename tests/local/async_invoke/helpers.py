@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -83,12 +84,14 @@ def echo(request_id: str, payload: bytes) -> InvocationResult:
 
 
 class ScriptedExecutor:
-    """Plays its steps in order, repeating the last one; records every call and its time."""
+    """Plays its steps in order, repeating the last one; records every call, its time, and
+    when each ran (``spans``: monotonic start and end, in the order the calls started)."""
 
     def __init__(self, *steps: Step, delay: float = 0.0) -> None:
         self.steps = list(steps) or [echo]
         self.delay = delay
         self.calls: list[Call] = []
+        self.spans: list[list[float]] = []
         self.running = self.most_running = 0
 
     async def execute(self, function_name: str, payload: bytes, request_id: str) -> Any:
@@ -96,12 +99,15 @@ class ScriptedExecutor:
         step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
         self.running += 1
         self.most_running = max(self.most_running, self.running)
+        span = [time.monotonic(), math.inf]
+        self.spans.append(span)
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
             return step(request_id, payload)
         finally:
             self.running -= 1
+            span[1] = time.monotonic()
 
     def gaps(self) -> list[float]:
         return [b.at - a.at for a, b in zip(self.calls, self.calls[1:], strict=False)]
