@@ -37,6 +37,7 @@ from bench.baseline_server import BaselineServer
 from bench.burst import measure_burst, measure_send_message_batch
 from bench.coldstart import measure_cold_starts
 from bench.evaluation import measure_evaluation
+from bench.floor import measure_floor
 from bench.plots import plot_ack_latency, plot_burst
 from bench.queues import Backlog
 from bench.report import markdown
@@ -208,6 +209,18 @@ def measure_stack(run: Run, stack: BenchStack, baseline_url: str) -> None:
     )
     results["burst"] = run.phase("burst", lambda: measure_burst(stack))
     results["slow_task"] = run.phase("2-second task", lambda: measure_slow_task(endpoints))
+    # Last: it lowers the stack's priority for good.
+    results["floor"] = run.phase(
+        "the floor: the baseline beside the drain at the lowest priority",
+        lambda: measure_the_floor(stack, baseline_url),
+    )
+
+
+def measure_the_floor(stack: BenchStack, baseline_url: str) -> dict[str, Any]:
+    cases = ack_cases(stack.endpoints, stack.function("squaring"))
+    invoke_event = next(c for c in cases if c.key == "invoke_event")
+    assert stack.process is not None
+    return measure_floor(stack.process.pid, invoke_event, baseline_case(baseline_url))
 
 
 def write(results: dict[str, Any], console: Console) -> None:

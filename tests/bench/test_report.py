@@ -197,3 +197,47 @@ def test_a_burst_read_back_in_part_says_how_many_records_it_left_in_the_queues()
     assert "4,510 unaccounted (4,510 records left unread in the queues)" in outcome
     assert "| 4,510 (4,510 records left unread in the queues) |" in summary
     assert "unread" not in markdown({**RESULTS, "burst": {**burst, "unread": 0}}, {})
+
+
+def test_the_floor_says_where_a_p99_target_is_out_of_reach_on_this_machine():
+    at_2000 = {**ack("baseline", 1900, 30, kind="baseline"), "offered_rate": 2000}
+    at_1500 = {**ack("baseline", 1500, 20, kind="baseline"), "offered_rate": 1500}
+    lowered_2000 = {**ack("baseline", 2000, 24, kind="baseline"), "offered_rate": 2000}
+    lowered_1500 = {**ack("baseline", 1500, 9, kind="baseline"), "offered_rate": 1500}
+    results = {
+        **RESULTS,
+        "acks_at_target_rates": [
+            paced("invoke_event", 2000, 1990, 12),
+            paced("rest_event", 1500, 1500, 25),
+        ],
+        "baseline_while_draining": beside_a_drain(at_1500, at_2000),
+        "floor": {
+            "beside_cpu_bound": [
+                {**ack("baseline", 1500, 3, kind="baseline"), "offered_rate": 1500},
+                {**ack("baseline", 2000, 4, kind="baseline"), "offered_rate": 2000},
+            ],
+            "beside_lowered_drain": beside_a_drain(lowered_1500, lowered_2000),
+            "lowered": 57,
+        },
+    }
+
+    summary = markdown(results, {}).splitlines()
+    measured = {what: figure for what, figure, _, _ in targets(results)}
+
+    assert "## The floor under the p99 targets" in summary
+    # idle 4, beside a drain 30, beside CPU-bound 2 / 4, beside the lowered drain 12 / 24:
+    # over the Invoke API's 10 ms, so out of reach; REST's 15 ms is within reach (9 ms).
+    assert "| 2,000/s | 4.00 | 30.00 | 2.00 | 4.00 | 12.00 | 24.00 | 10 | **no** |" in summary
+    assert "| 1,500/s | 4.00 | 20.00 | 1.50 | 3.00 | 4.50 | 9.00 | 15 | yes |" in summary
+    assert measured["Invoke API Event ack p99 at 2,000/s offered, 32 connections"] == (
+        "12.0 ms at 1,990/s, 0 refused (the bare baseline beside a drain: 30.0 ms; "
+        "beside it at the lowest priority: 24.0 ms)"
+    )
+
+
+def test_a_floor_not_measured_says_why():
+    results = {**RESULTS, "floor": {"skipped": "needs Linux"}}
+
+    summary = markdown(results, {})
+
+    assert "## The floor under the p99 targets\n\nNot measured: needs Linux." in summary

@@ -1,0 +1,91 @@
+"""The floor under the paced p99 targets on this machine: the bare baseline paced at each
+target rate beside work that cannot take its CPU.
+
+- Beside CPU-bound processes at the lowest priority (nice 19), one per core: the control. The
+  scheduler keeps CPU contention at that priority away from the baseline.
+- Beside the stack draining a backlog with every one of its processes and threads at that
+  priority. What still slows the baseline is the drain's work that no priority holds back:
+  the kernel's side of its loopback TCP and its fsyncs.
+
+If the baseline misses a p99 target beside the niced drain, this machine left no accept path
+room for that target while the workers ran, however it is built (a process of its own, ahead
+of the workers). The stack's priority cannot be raised again without privileges, so this is
+measured last, on Linux (its priorities are per thread, listed under ``/proc``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.acks import TARGET_RATES, AckCase, measure_at_rate, measure_baseline_while_draining
+
+__all__ = ["LOWEST_PRIORITY", "cpu_bound_processes", "lower_priority", "measure_floor"]
+
+LOWEST_PRIORITY = 19
+PROC = Path("/proc")
+SPIN = "import os\nos.nice({nice})\nwhile True:\n    pass\n"
+
+
+def measure_floor(stack_pid: int, queue_with: AckCase, baseline: AckCase) -> dict[str, Any]:
+    """The baseline paced at each target rate beside CPU-bound processes at the lowest
+    priority, then beside the stack (``stack_pid`` and all it started, lowered to that
+    priority for good) draining the events it accepts through ``queue_with``."""
+    if not (PROC / "self" / "task").is_dir():
+        return {"skipped": "needs Linux: thread priorities are read and set through /proc"}
+    rates = sorted(set(TARGET_RATES.values()))
+    with cpu_bound_processes(os.cpu_count() or 1):
+        beside_cpu_bound = [measure_at_rate(baseline, rate) for rate in rates]
+    lowered = lower_priority(stack_pid)
+    drain = measure_baseline_while_draining(queue_with, baseline)
+    return {"beside_cpu_bound": beside_cpu_bound, "beside_lowered_drain": drain, "lowered": lowered}
+
+
+@contextlib.contextmanager
+def cpu_bound_processes(count: int, nice: int = LOWEST_PRIORITY) -> Iterator[list[int]]:
+    """``count`` processes spinning on a core each at ``nice``; their pids. Killed on exit."""
+    processes = [
+        subprocess.Popen([sys.executable, "-c", SPIN.format(nice=nice)]) for _ in range(count)
+    ]
+    try:
+        yield [p.pid for p in processes]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
+def lower_priority(pid: int, nice: int = LOWEST_PRIORITY) -> int:
+    """Give every thread of ``pid`` and of its descendants ``nice``; returns how many threads.
+    (Linux's nice is per thread: a process's other threads keep theirs when it is set.) A
+    process that ends meanwhile is passed over; what starts later inherits its parent's."""
+    lowered = 0
+    for process in [pid, *_descendants(pid)]:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for thread in (PROC / str(process) / "task").iterdir():
+                with contextlib.suppress(ProcessLookupError):
+                    os.setpriority(os.PRIO_PROCESS, int(thread.name), nice)
+                    lowered += 1
+    return lowered
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                # The fields after the command's closing parenthesis: state, then the parent.
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, waiting = [], list(children.get(pid, []))
+    while waiting:
+        child = waiting.pop()
+        found.append(child)
+        waiting += children.get(child, [])
+    return found
