@@ -130,17 +130,28 @@ def beside_a_drain(*paced: dict) -> dict:
     }
 
 
-def test_the_paced_rows_are_also_set_beside_the_baseline_paced_while_the_stack_drains():
-    at_2000 = {**ack("baseline", 1900, 30, kind="baseline"), "offered_rate": 2000}
-    at_1500 = {**ack("baseline", 1500, 20, kind="baseline"), "offered_rate": 1500}
-    results = {
+def paced_baseline(offered: float, rate: float, p99: float) -> dict:
+    return {**ack("baseline", rate, p99, kind="baseline"), "offered_rate": offered}
+
+
+def paced_beside_a_drain(**more: dict) -> dict:
+    """RESULTS with both paced rows (12 ms at 2,000/s, 25 ms at 1,500/s), and the baseline
+    beside a drain at 30 ms (1,900/s) and 20 ms (1,500/s)."""
+    return {
         **RESULTS,
         "acks_at_target_rates": [
             paced("invoke_event", 2000, 1990, 12),
             paced("rest_event", 1500, 1500, 25),
         ],
-        "baseline_while_draining": beside_a_drain(at_1500, at_2000),
+        "baseline_while_draining": beside_a_drain(
+            paced_baseline(1500, 1500, 20), paced_baseline(2000, 1900, 30)
+        ),
+        **more,
     }
+
+
+def test_the_paced_rows_are_also_set_beside_the_baseline_paced_while_the_stack_drains():
+    results = paced_beside_a_drain()
 
     summary = markdown(results, {}).splitlines()
     measured = {what: figure for what, figure, _, _ in targets(results)}
@@ -200,26 +211,15 @@ def test_a_burst_read_back_in_part_says_how_many_records_it_left_in_the_queues()
 
 
 def test_the_floor_says_where_a_p99_target_is_out_of_reach_on_this_machine():
-    at_2000 = {**ack("baseline", 1900, 30, kind="baseline"), "offered_rate": 2000}
-    at_1500 = {**ack("baseline", 1500, 20, kind="baseline"), "offered_rate": 1500}
-    lowered_2000 = {**ack("baseline", 2000, 24, kind="baseline"), "offered_rate": 2000}
-    lowered_1500 = {**ack("baseline", 1500, 9, kind="baseline"), "offered_rate": 1500}
-    results = {
-        **RESULTS,
-        "acks_at_target_rates": [
-            paced("invoke_event", 2000, 1990, 12),
-            paced("rest_event", 1500, 1500, 25),
-        ],
-        "baseline_while_draining": beside_a_drain(at_1500, at_2000),
-        "floor": {
-            "beside_cpu_bound": [
-                {**ack("baseline", 1500, 3, kind="baseline"), "offered_rate": 1500},
-                {**ack("baseline", 2000, 4, kind="baseline"), "offered_rate": 2000},
-            ],
-            "beside_lowered_drain": beside_a_drain(lowered_1500, lowered_2000),
+    results = paced_beside_a_drain(
+        floor={
+            "beside_cpu_bound": [paced_baseline(1500, 1500, 3), paced_baseline(2000, 2000, 4)],
+            "beside_lowered_drain": beside_a_drain(
+                paced_baseline(1500, 1500, 9), paced_baseline(2000, 2000, 24)
+            ),
             "lowered": 57,
-        },
-    }
+        }
+    )
 
     summary = markdown(results, {}).splitlines()
     measured = {what: figure for what, figure, _, _ in targets(results)}
