@@ -30,6 +30,7 @@ __all__ = [
     "measure_at_rate",
     "measure_baseline_while_draining",
     "measure_case",
+    "measure_paced_while_draining",
 ]
 
 CONCURRENCY = (1, 32)
@@ -181,11 +182,17 @@ def measure_baseline_while_draining(
     The baseline runs in a process of its own, so this is what any accept path on this machine
     gets while the workers use its cores: the fair baseline for the acks measured while the
     workers run."""
+    paced = measure_paced_while_draining(queue_with, baseline, events)
+    return {**measure_case(baseline, 32), **paced}
+
+
+def measure_paced_while_draining(
+    queue_with: AckCase, baseline: AckCase, events: int = DRAIN_EVENTS
+) -> dict[str, Any]:
+    """:func:`measure_baseline_while_draining` without its closed-loop run."""
     queued = load(queue_with, 32, DRAIN_QUEUE_SECONDS, events - 1)  # and the one checked
-    paced = [measure_at_rate(baseline, rate) for rate in sorted(set(TARGET_RATES.values()))]
     return {
-        **measure_case(baseline, 32),
-        "paced": paced,
+        "paced": [measure_at_rate(baseline, rate) for rate in sorted(set(TARGET_RATES.values()))],
         "queued": queued.requests + 1,
         "queued_non_2xx": queued.non_2xx,
         "queued_rate": round(queued.rate, 1),

@@ -1,16 +1,18 @@
 """The floor under the paced p99 targets on this machine: the bare baseline paced at each
-target rate beside work that cannot take its CPU.
+target rate beside work that an unprivileged user has put behind it.
 
-- Beside CPU-bound processes at the lowest priority (nice 19), one per core: the control. The
-  scheduler keeps CPU contention at that priority away from the baseline.
-- Beside the stack draining a backlog with every one of its processes and threads at that
-  priority. What still slows the baseline is the drain's work that no priority holds back:
-  the kernel's side of its loopback TCP and its fsyncs.
+- Beside the stack draining a backlog with every one of its processes and threads at the
+  lowest priority (nice 19): the best an accept path of its own, ahead of the workers, could
+  get here while they drain. What still slows it is what the priority does not hold back:
+  the lowered work's share of the cores, and the kernel's side of the drain's loopback TCP
+  and fsyncs.
+- Beside CPU-bound processes at that priority, one per core: the control, what the priority
+  alone leaves of CPU contention (on a shared virtual machine, at times tens of ms at p99).
 
-If the baseline misses a p99 target beside the niced drain, this machine left no accept path
-room for that target while the workers ran, however it is built (a process of its own, ahead
-of the workers). The stack's priority cannot be raised again without privileges, so this is
-measured last, on Linux (its priorities are per thread, listed under ``/proc``).
+If the baseline misses a p99 target beside the lowered drain, this machine left no accept path
+room for that target while the workers ran, however it is built. The stack's priority cannot
+be raised again without privileges, so this is measured last, on Linux (its priorities are per
+thread, listed under ``/proc``).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.acks import TARGET_RATES, AckCase, measure_at_rate, measure_baseline_while_draining
+from bench.acks import TARGET_RATES, AckCase, measure_at_rate, measure_paced_while_draining
 
 __all__ = ["LOWEST_PRIORITY", "cpu_bound_processes", "lower_priority", "measure_floor"]
 
 LOWEST_PRIORITY = 19
 PROC = Path("/proc")
-SPIN = "import os\nos.nice({nice})\nwhile True:\n    pass\n"
+SPIN = "import os\nos.nice({nice})\nprint('spinning', flush=True)\nwhile True:\n    pass\n"
 
 
 def measure_floor(stack_pid: int, queue_with: AckCase, baseline: AckCase) -> dict[str, Any]:
@@ -42,17 +44,23 @@ def measure_floor(stack_pid: int, queue_with: AckCase, baseline: AckCase) -> dic
     with cpu_bound_processes(os.cpu_count() or 1):
         beside_cpu_bound = [measure_at_rate(baseline, rate) for rate in rates]
     lowered = lower_priority(stack_pid)
-    drain = measure_baseline_while_draining(queue_with, baseline)
+    drain = measure_paced_while_draining(queue_with, baseline)
     return {"beside_cpu_bound": beside_cpu_bound, "beside_lowered_drain": drain, "lowered": lowered}
 
 
 @contextlib.contextmanager
 def cpu_bound_processes(count: int, nice: int = LOWEST_PRIORITY) -> Iterator[list[int]]:
-    """``count`` processes spinning on a core each at ``nice``; their pids. Killed on exit."""
+    """``count`` processes spinning on a core each at ``nice``; their pids, once every one
+    spins (their interpreters start at the normal priority, which would disturb what is
+    measured beside them). Killed on exit."""
     processes = [
-        subprocess.Popen([sys.executable, "-c", SPIN.format(nice=nice)]) for _ in range(count)
+        subprocess.Popen([sys.executable, "-c", SPIN.format(nice=nice)], stdout=subprocess.PIPE)
+        for _ in range(count)
     ]
     try:
+        for process in processes:
+            assert process.stdout is not None
+            process.stdout.readline()
         yield [p.pid for p in processes]
     finally:
         for process in processes:

@@ -417,15 +417,14 @@ def _floor(results: dict[str, Any]) -> list[str]:
     return [
         "## The floor under the p99 targets",
         "",
-        "The bare baseline paced at each target rate beside work that cannot take its CPU: "
-        "CPU-bound processes at the lowest priority (nice 19, one per core), then the stack "
-        f"with all its processes and threads ({floor['lowered']:,}) at that priority, draining "
-        f"the {d['queued']:,} Invoke API events it has just accepted. What still slows the "
-        "baseline beside the lowered drain is work no priority holds back (the kernel's side "
-        "of the drain's loopback TCP and fsyncs). Where even it misses a target, this machine "
-        "left no accept path room for that target while the workers ran, however the path is "
-        "built. One paced run each, like the rows above: a stall of the machine's own shows "
-        "in the CPU-bound column too.",
+        "The bare baseline paced at each target rate beside work put behind it: CPU-bound "
+        "processes at the lowest priority (nice 19, one per core; the control: what that "
+        f"priority alone leaves of CPU contention), then the stack with all its processes and "
+        f"threads ({floor['lowered']:,}) at that priority, draining the {d['queued']:,} Invoke "
+        "API events it has just accepted: the best an accept path of its own, ahead of the "
+        "workers, could get here. Where even it misses a target, this machine left no accept "
+        "path room for that target while the workers ran, however the path is built. One "
+        "paced run each, like the rows above.",
         "",
         _table(
             [
