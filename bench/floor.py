@@ -1,11 +1,11 @@
 """The floor under the paced p99 targets on this machine: the bare baseline paced at each
 target rate beside work that an unprivileged user has put behind it.
 
-- Beside the stack draining a backlog with every one of its processes and threads at the
-  lowest priority (nice 19): the best an accept path of its own, ahead of the workers, could
-  get here while they drain. What still slows it is what the priority does not hold back:
-  the lowered work's share of the cores, and the kernel's side of the drain's loopback TCP
-  and fsyncs.
+- Beside the stack draining a backlog with every one of its processes and threads, and the
+  autogroups of the sessions it started, at the lowest priority (nice 19): the best an
+  accept path of its own, ahead of the workers, could get here while they drain. What still
+  slows it is what the priority does not hold back: the lowered work's share of the cores,
+  and the kernel's side of the drain's loopback TCP and fsyncs.
 - Beside CPU-bound processes at that priority, one per core: the control, what the priority
   alone leaves of CPU contention (on a shared virtual machine, at times tens of ms at p99).
 
@@ -13,6 +13,12 @@ If the baseline misses a p99 target beside the lowered drain, this machine left 
 room for that target while the workers ran, however it is built. The stack's priority cannot
 be raised again without privileges, so this is measured last, on Linux (its priorities are per
 thread, listed under ``/proc``).
+
+Where Linux's autogroups are on (``/proc/sys/kernel/sched_autogroup_enabled``), the scheduler
+first shares the cores between sessions, each at the weight of its autogroup's nice, and only
+then between a session's threads by theirs. The stack's execution environments and its AWS
+services start sessions of their own, so their threads' nice alone holds them back only
+against each other, not against the baseline: their autogroups are lowered too.
 """
 
 from __future__ import annotations
@@ -21,16 +27,25 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bench.acks import TARGET_RATES, AckCase, measure_at_rate, measure_paced_while_draining
 
-__all__ = ["LOWEST_PRIORITY", "cpu_bound_processes", "lower_priority", "measure_floor"]
+__all__ = [
+    "LOWEST_PRIORITY",
+    "cpu_bound_processes",
+    "lower_autogroups",
+    "lower_priority",
+    "measure_floor",
+]
 
 LOWEST_PRIORITY = 19
 PROC = Path("/proc")
+AUTOGROUP_RETRIES = 20
+"""Tries per autogroup: without privileges, Linux takes one autogroup nice change per 100 ms."""
 SPIN = "import os\nos.nice({nice})\nprint('spinning', flush=True)\nwhile True:\n    pass\n"
 
 
@@ -44,8 +59,14 @@ def measure_floor(stack_pid: int, queue_with: AckCase, baseline: AckCase) -> dic
     with cpu_bound_processes(os.cpu_count() or 1):
         beside_cpu_bound = [measure_at_rate(baseline, rate) for rate in rates]
     lowered = lower_priority(stack_pid)
+    autogroups = lower_autogroups(stack_pid)
     drain = measure_paced_while_draining(queue_with, baseline)
-    return {"beside_cpu_bound": beside_cpu_bound, "beside_lowered_drain": drain, "lowered": lowered}
+    return {
+        "beside_cpu_bound": beside_cpu_bound,
+        "beside_lowered_drain": drain,
+        "lowered": lowered,
+        "lowered_autogroups": autogroups,
+    }
 
 
 @contextlib.contextmanager
@@ -80,6 +101,40 @@ def lower_priority(pid: int, nice: int = LOWEST_PRIORITY) -> int:
                     os.setpriority(os.PRIO_PROCESS, int(thread.name), nice)
                     lowered += 1
     return lowered
+
+
+def lower_autogroups(pid: int, nice: int = LOWEST_PRIORITY) -> int:
+    """Give ``nice`` to the autogroup of every process of ``pid``'s tree that is in one other
+    than the caller's (a session it started); returns how many autogroups (0 where the kernel
+    has none)."""
+    own = _autogroup(Path("/proc/self"))
+    if own is None:
+        return 0
+    lowered: set[str] = set()
+    for process in [pid, *_descendants(pid)]:
+        path = PROC / str(process)
+        group = _autogroup(path)
+        if group is None or group in (own, *lowered):
+            continue
+        for _ in range(AUTOGROUP_RETRIES):
+            try:
+                (path / "autogroup").write_text(str(nice))
+            except BlockingIOError:  # another change within the last 100 ms
+                time.sleep(0.1)
+            except (FileNotFoundError, ProcessLookupError):
+                break
+            else:
+                lowered.add(group)
+                break
+    return len(lowered)
+
+
+def _autogroup(process: Path) -> str | None:
+    """The process's autogroup (``/autogroup-<n>``), None if it has none or has ended."""
+    try:
+        return (process / "autogroup").read_text().split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
 
 
 def _descendants(pid: int) -> list[int]:

@@ -262,6 +262,14 @@ def _paced_beside_a_drain(results: dict[str, Any]) -> dict[float, dict[str, Any]
     return {r["offered_rate"]: r for r in drained.get("paced", [])}
 
 
+def _and_autogroups(floor: dict[str, Any]) -> str:
+    """The sessions' autogroups the floor lowered too (results before it did say nothing)."""
+    count = floor.get("lowered_autogroups")
+    if count is None:
+        return ""
+    return f", and the autogroups of the sessions it started ({count:,}),"
+
+
 def _paced_beside_a_lowered_drain(results: dict[str, Any]) -> dict[float, dict[str, Any]]:
     """Offered rate → the baseline paced at it while the stack, at the lowest priority,
     drains."""
@@ -420,7 +428,8 @@ def _floor(results: dict[str, Any]) -> list[str]:
         "The bare baseline paced at each target rate beside work put behind it: CPU-bound "
         "processes at the lowest priority (nice 19, one per core; the control: what that "
         f"priority alone leaves of CPU contention), then the stack with all its processes and "
-        f"threads ({floor['lowered']:,}) at that priority, draining the {d['queued']:,} Invoke "
+        f"threads ({floor['lowered']:,}){_and_autogroups(floor)} at that priority, draining the "
+        f"{d['queued']:,} Invoke "
         "API events it has just accepted: the best an accept path of its own, ahead of the "
         "workers, could get here. Where even it misses a target, this machine left no accept "
         "path room for that target while the workers ran, however the path is built. One "

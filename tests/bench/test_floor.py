@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.floor import LOWEST_PRIORITY, cpu_bound_processes, lower_priority
+from bench.floor import LOWEST_PRIORITY, cpu_bound_processes, lower_autogroups, lower_priority
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux")
 
@@ -56,6 +56,43 @@ def test_lower_priority_reaches_every_thread_of_the_process_and_its_descendants(
         assert lowered == len(threads)
         assert {nice_of(t) for t in threads} == {LOWEST_PRIORITY}
         assert nice_of(os.getpid()) != LOWEST_PRIORITY  # the caller keeps its own
+    finally:
+        os.kill(grandchild, signal.SIGKILL)
+        child.kill()
+        child.wait()
+
+
+# A child in the caller's session, and a grandchild in a session (so an autogroup) of its own,
+# as the stack starts its execution environments and its AWS services.
+SESSIONS = """
+import subprocess, sys, time
+grandchild = subprocess.Popen(
+    [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+)
+print(grandchild.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def autogroup_of(pid: int | str) -> tuple[str, int]:
+    """A process's autogroup and its nice, from ``/proc/<pid>/autogroup``."""
+    name, _, nice = Path(f"/proc/{pid}/autogroup").read_text().split()
+    return name, int(nice)
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="a kernel with autogroups")
+def test_lower_autogroups_lowers_the_sessions_a_tree_started_and_not_the_callers():
+    child = subprocess.Popen([sys.executable, "-c", SESSIONS], stdout=subprocess.PIPE, text=True)
+    grandchild = int(child.stdout.readline())
+    own = autogroup_of("self")
+    try:
+        assert autogroup_of(child.pid) == own
+        assert autogroup_of(grandchild)[0] != own[0]
+
+        assert lower_autogroups(child.pid) == 1
+
+        assert autogroup_of(grandchild)[1] == LOWEST_PRIORITY
+        assert autogroup_of("self") == own == autogroup_of(child.pid)
     finally:
         os.kill(grandchild, signal.SIGKILL)
         child.kill()

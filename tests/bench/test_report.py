@@ -218,13 +218,16 @@ def test_the_floor_says_where_a_p99_target_is_out_of_reach_on_this_machine():
                 paced_baseline(1500, 1500, 9), paced_baseline(2000, 2000, 24)
             ),
             "lowered": 57,
+            "lowered_autogroups": 5,
         }
     )
 
-    summary = markdown(results, {}).splitlines()
+    text = markdown(results, {})
+    summary = text.splitlines()
     measured = {what: figure for what, figure, _, _ in targets(results)}
 
     assert "## The floor under the p99 targets" in summary
+    assert "threads (57), and the autogroups of the sessions it started (5), at that" in text
     # idle 4, beside a drain 30, beside CPU-bound 2 / 4, beside the lowered drain 12 / 24:
     # over the Invoke API's 10 ms, so out of reach; REST's 15 ms is within reach (9 ms).
     assert "| 2,000/s | 4.00 | 30.00 | 2.00 | 4.00 | 12.00 | 24.00 | 10 | **no** |" in summary
