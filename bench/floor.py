@@ -107,26 +107,16 @@ def lower_autogroups(pid: int, nice: int = LOWEST_PRIORITY) -> int:
     """Give ``nice`` to the autogroup of every process of ``pid``'s tree that is in one other
     than the caller's (a session it started); returns how many autogroups (0 where the kernel
     has none)."""
-    own = _autogroup(Path("/proc/self"))
+    own = _autogroup(PROC / "self")
     if own is None:
         return 0
-    lowered: set[str] = set()
+    done = {own}
     for process in [pid, *_descendants(pid)]:
         path = PROC / str(process)
         group = _autogroup(path)
-        if group is None or group in (own, *lowered):
-            continue
-        for _ in range(AUTOGROUP_RETRIES):
-            try:
-                (path / "autogroup").write_text(str(nice))
-            except BlockingIOError:  # another change within the last 100 ms
-                time.sleep(0.1)
-            except (FileNotFoundError, ProcessLookupError):
-                break
-            else:
-                lowered.add(group)
-                break
-    return len(lowered)
+        if group not in done and _set_autogroup_nice(path, nice):
+            done.add(group)
+    return len(done) - 1
 
 
 def _autogroup(process: Path) -> str | None:
@@ -135,6 +125,19 @@ def _autogroup(process: Path) -> str | None:
         return (process / "autogroup").read_text().split()[0]
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
+
+
+def _set_autogroup_nice(process: Path, nice: int) -> bool:
+    """False if the process ended first, or Linux kept refusing the change."""
+    for _ in range(AUTOGROUP_RETRIES):
+        try:
+            (process / "autogroup").write_text(str(nice))
+            return True
+        except BlockingIOError:  # another autogroup's nice changed within the last 100 ms
+            time.sleep(0.1)
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+    return False
 
 
 def _descendants(pid: int) -> list[int]:

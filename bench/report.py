@@ -429,11 +429,10 @@ def _floor(results: dict[str, Any]) -> list[str]:
         "processes at the lowest priority (nice 19, one per core; the control: what that "
         f"priority alone leaves of CPU contention), then the stack with all its processes and "
         f"threads ({floor['lowered']:,}){_and_autogroups(floor)} at that priority, draining the "
-        f"{d['queued']:,} Invoke "
-        "API events it has just accepted: the best an accept path of its own, ahead of the "
-        "workers, could get here. Where even it misses a target, this machine left no accept "
-        "path room for that target while the workers ran, however the path is built. One "
-        "paced run each, like the rows above.",
+        f"{d['queued']:,} Invoke API events it has just accepted: the best an accept path of "
+        "its own, ahead of the workers, could get here. Where even it misses a target, this "
+        "machine left no accept path room for that target while the workers ran, however the "
+        "path is built. One paced run each, like the rows above.",
         "",
         _table(
             [

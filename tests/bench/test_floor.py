@@ -80,7 +80,10 @@ def autogroup_of(pid: int | str) -> tuple[str, int]:
     return name, int(nice)
 
 
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="a kernel with autogroups")
+@pytest.mark.skipif(
+    not Path("/proc/self/autogroup").exists(),
+    reason="this kernel is built without autogroups (CONFIG_SCHED_AUTOGROUP): none to lower",
+)
 def test_lower_autogroups_lowers_the_sessions_a_tree_started_and_not_the_callers():
     child = subprocess.Popen([sys.executable, "-c", SESSIONS], stdout=subprocess.PIPE, text=True)
     grandchild = int(child.stdout.readline())
