@@ -106,21 +106,21 @@ def lower_priority(pid: int, nice: int = LOWEST_PRIORITY) -> int:
 def lower_autogroups(pid: int, nice: int = LOWEST_PRIORITY) -> int:
     """Give ``nice`` to the autogroup of every process of ``pid``'s tree that is in one other
     than the caller's (a session it started); returns how many autogroups (0 where the kernel
-    has none)."""
+    has none). The caller may itself be in none: a process of init's session is in the root
+    group, whose ``autogroup`` file is empty."""
     own = _autogroup(PROC / "self")
-    if own is None:
-        return 0
-    done = {own}
+    lowered: set[str] = set()
     for process in [pid, *_descendants(pid)]:
         path = PROC / str(process)
         group = _autogroup(path)
-        if group not in done and _set_autogroup_nice(path, nice):
-            done.add(group)
-    return len(done) - 1
+        if group not in (None, own, *lowered) and _set_autogroup_nice(path, nice):
+            lowered.add(group)
+    return len(lowered)
 
 
 def _autogroup(process: Path) -> str | None:
-    """The process's autogroup (``/autogroup-<n>``), None if it has none or has ended."""
+    """The process's autogroup (``/autogroup-<n>``), None if it is in the root group (an empty
+    file), has ended, or the kernel has no autogroups."""
     try:
         return (process / "autogroup").read_text().split()[0]
     except (FileNotFoundError, ProcessLookupError, IndexError):

@@ -74,9 +74,13 @@ time.sleep(60)
 """
 
 
-def autogroup_of(pid: int | str) -> tuple[str, int]:
-    """A process's autogroup and its nice, from ``/proc/<pid>/autogroup``."""
-    name, _, nice = Path(f"/proc/{pid}/autogroup").read_text().split()
+def autogroup_of(pid: int | str) -> tuple[str, int] | None:
+    """A process's autogroup and its nice, from ``/proc/<pid>/autogroup``; None in the root
+    group (the file is empty), where a process of init's session is, as under some CI runners."""
+    fields = Path(f"/proc/{pid}/autogroup").read_text().split()
+    if not fields:
+        return None
+    name, _, nice = fields
     return name, int(nice)
 
 
@@ -90,7 +94,7 @@ def test_lower_autogroups_lowers_the_sessions_a_tree_started_and_not_the_callers
     own = autogroup_of("self")
     try:
         assert autogroup_of(child.pid) == own
-        assert autogroup_of(grandchild)[0] != own[0]
+        assert autogroup_of(grandchild) not in (None, own)
 
         assert lower_autogroups(child.pid) == 1
 
