@@ -76,6 +76,8 @@ class BenchStack:
         """Start it and wait until it serves; returns the seconds that took."""
         self.state_root.mkdir(parents=True, exist_ok=True)
         stack_file = write_stack_file(self.state_root)
+        endpoints_file = self.state_dir / "endpoints.json"
+        endpoints_file.unlink(missing_ok=True)  # an earlier run's, which names its ports
         started = time.monotonic()
         self.process = subprocess.Popen(
             [
@@ -96,7 +98,6 @@ class BenchStack:
             stdout=(self.state_root / "up.out").open("ab"),
             stderr=subprocess.STDOUT,
         )
-        endpoints_file = self.state_dir / "endpoints.json"
         while not endpoints_file.is_file():
             if self.process.poll() is not None or time.monotonic() > started + STARTUP_SECONDS:
                 log = (self.state_root / "up.out").read_text(errors="replace")

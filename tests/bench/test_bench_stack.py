@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import yaml
 
-from bench.stack import BENCH_WORKLOADS, NAP_SETTINGS, write_stack_file
+from bench import stack as bench_stack
+from bench.stack import BENCH_STACK, BENCH_WORKLOADS, NAP_SETTINGS, BenchStack, write_stack_file
 from local.cloud.capture import PROJECT_ROOT, capture, read_stack_file
 from stack.program import WORKLOADS_PATH_ENV
 
@@ -41,3 +45,31 @@ def test_it_evaluates_with_nap_behind_get_nap_and_an_age_it_cannot_outlive(
         if "nap" in r.inputs["functionName"]
     ]
     assert config.inputs["maximumEventAgeInSeconds"] == NAP_SETTINGS["maxEventAgeSeconds"]
+
+
+def test_start_waits_for_the_endpoints_of_the_run_it_started_not_an_earlier_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    endpoints_file = tmp_path / BENCH_STACK / "endpoints.json"
+    endpoints_file.parent.mkdir()
+    endpoints_file.write_text(json.dumps({"run": "earlier"}))
+    # In place of `ackflow up`: a process that writes its endpoints once it "serves".
+    writes_later = (
+        "import pathlib, sys, time; time.sleep(0.3); "
+        'pathlib.Path(sys.argv[1]).write_text(\'{"run": "this"}\')'
+    )
+
+    popen = subprocess.Popen
+
+    def up(command: list[str], **options: object) -> subprocess.Popen[bytes]:
+        assert command[1:4] == ["-m", "local.cli", "up"]
+        return popen([sys.executable, "-c", writes_later, str(endpoints_file)])
+
+    monkeypatch.setattr(bench_stack.subprocess, "Popen", up)
+    stack = BenchStack(tmp_path, 20000)
+
+    stack.start()
+
+    assert stack.endpoints == {"run": "this"}
+    assert stack.process is not None
+    stack.process.wait()
