@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from bench import stack as bench_stack
 from bench.stack import BENCH_STACK, BENCH_WORKLOADS, NAP_SETTINGS, BenchStack, write_stack_file
 from local.cloud.capture import PROJECT_ROOT, capture, read_stack_file
 from stack.program import WORKLOADS_PATH_ENV
@@ -58,14 +57,13 @@ def test_start_waits_for_the_endpoints_of_the_run_it_started_not_an_earlier_ones
         "import pathlib, sys, time; time.sleep(0.3); "
         'pathlib.Path(sys.argv[1]).write_text(\'{"run": "this"}\')'
     )
-
     popen = subprocess.Popen
 
     def up(command: list[str], **options: object) -> subprocess.Popen[bytes]:
         assert command[1:4] == ["-m", "local.cli", "up"]
         return popen([sys.executable, "-c", writes_later, str(endpoints_file)])
 
-    monkeypatch.setattr(bench_stack.subprocess, "Popen", up)
+    monkeypatch.setattr(subprocess, "Popen", up)
     stack = BenchStack(tmp_path, 20000)
 
     stack.start()
