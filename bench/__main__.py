@@ -29,6 +29,7 @@ from bench.acks import (
     AckCase,
     ack_cases,
     baseline_case,
+    group_commit_baseline_case,
     measure_at_rate,
     measure_baseline_while_draining,
     measure_case,
@@ -211,16 +212,19 @@ def measure_stack(run: Run, stack: BenchStack, baseline_url: str) -> None:
     results["slow_task"] = run.phase("2-second task", lambda: measure_slow_task(endpoints))
     # Last: it lowers the stack's priority for good.
     results["floor"] = run.phase(
-        "the floor: the baseline beside the drain at the lowest priority",
-        lambda: measure_the_floor(stack, baseline_url),
+        "the floor: a group-committing server beside the drain, then below it",
+        lambda: measure_the_floor(stack),
     )
 
 
-def measure_the_floor(stack: BenchStack, baseline_url: str) -> dict[str, Any]:
+def measure_the_floor(stack: BenchStack) -> dict[str, Any]:
     cases = ack_cases(stack.endpoints, stack.function("squaring"))
     invoke_event = next(c for c in cases if c.key == "invoke_event")
     assert stack.process is not None
-    return measure_floor(stack.process.pid, invoke_event, baseline_case(baseline_url))
+    with BaselineServer(WORK / "floor" / "events.sqlite3", group_commit=True) as server:
+        return measure_floor(
+            stack.process.pid, invoke_event, group_commit_baseline_case(server.url)
+        )
 
 
 def write(results: dict[str, Any], console: Console) -> None:

@@ -9,6 +9,7 @@ hand, so a figure is never the speed of an error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import urllib.error
@@ -27,6 +28,7 @@ __all__ = [
     "AckCase",
     "ack_cases",
     "baseline_case",
+    "group_commit_baseline_case",
     "measure_at_rate",
     "measure_baseline_while_draining",
     "measure_case",
@@ -161,6 +163,14 @@ def baseline_case(url: str) -> AckCase:
         "POST",
         SQUARE_BODY,
         status=202,
+    )
+
+
+def group_commit_baseline_case(url: str) -> AckCase:
+    """The bare server with its inserts group-committed as the event store's are
+    (``bench.baseline_server --group-commit``)."""
+    return dataclasses.replace(
+        baseline_case(url), label="bare aiohttp + group-committed fsync'ed SQLite inserts"
     )
 
 

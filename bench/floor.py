@@ -1,5 +1,6 @@
-"""The floor under the paced p99 targets on this machine: the bare baseline paced at each
-target rate beside work that an unprivileged user has put behind it.
+"""The floor under the paced p99 targets on this machine: a bare accept path in a process of
+its own (the baseline server, its inserts group-committed as the event store's are) paced at
+each target rate beside work that an unprivileged user has put behind it.
 
 - Beside the stack draining a backlog with every one of its processes and threads, and the
   autogroups of the sessions it started, at the lowest priority (nice 19): the best an
@@ -9,7 +10,7 @@ target rate beside work that an unprivileged user has put behind it.
 - Beside CPU-bound processes at that priority, one per core: the control, what the priority
   alone leaves of CPU contention (on a shared virtual machine, at times tens of ms at p99).
 
-If the baseline misses a p99 target beside the lowered drain, this machine left no accept path
+If that server misses a p99 target beside the lowered drain, this machine left no accept path
 room for that target while the workers ran, however it is built. The stack's priority cannot
 be raised again without privileges, so this is measured last, on Linux (its priorities are per
 thread, listed under ``/proc``).
@@ -49,21 +50,26 @@ AUTOGROUP_RETRIES = 20
 SPIN = "import os\nos.nice({nice})\nprint('spinning', flush=True)\nwhile True:\n    pass\n"
 
 
-def measure_floor(stack_pid: int, queue_with: AckCase, baseline: AckCase) -> dict[str, Any]:
-    """The baseline paced at each target rate beside CPU-bound processes at the lowest
-    priority, then beside the stack (``stack_pid`` and all it started, lowered to that
-    priority for good) draining the events it accepts through ``queue_with``."""
+def measure_floor(stack_pid: int, queue_with: AckCase, server: AckCase) -> dict[str, Any]:
+    """``server`` paced at each target rate: idle, beside CPU-bound processes at the lowest
+    priority, beside the stack draining the events it accepts through ``queue_with``, then
+    beside that drain with the stack (``stack_pid`` and all it started) lowered to that
+    priority for good."""
     if not (PROC / "self" / "task").is_dir():
         return {"skipped": "needs Linux: thread priorities are read and set through /proc"}
     rates = sorted(set(TARGET_RATES.values()))
+    idle = [measure_at_rate(server, rate) for rate in rates]
     with cpu_bound_processes(os.cpu_count() or 1):
-        beside_cpu_bound = [measure_at_rate(baseline, rate) for rate in rates]
+        beside_cpu_bound = [measure_at_rate(server, rate) for rate in rates]
+    beside_drain = measure_paced_while_draining(queue_with, server)
     lowered = lower_priority(stack_pid)
     autogroups = lower_autogroups(stack_pid)
-    drain = measure_paced_while_draining(queue_with, baseline)
     return {
+        "server": server.label,
+        "idle": idle,
         "beside_cpu_bound": beside_cpu_bound,
-        "beside_lowered_drain": drain,
+        "beside_drain": beside_drain,
+        "beside_lowered_drain": measure_paced_while_draining(queue_with, server),
         "lowered": lowered,
         "lowered_autogroups": autogroups,
     }

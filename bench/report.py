@@ -59,7 +59,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             if base := beside.get(offered):
                 floor = lowered.get(offered)
                 measured += f" (the bare baseline beside a drain: {base['p99_ms']:.1f} ms" + (
-                    f"; beside it at the lowest priority: {floor['p99_ms']:.1f} ms)"
+                    f"; {_floor_server(results)} beside it at the lowest priority: "
+                    f"{floor['p99_ms']:.1f} ms)"
                     if floor
                     else ")"
                 )
@@ -270,6 +271,19 @@ def _and_autogroups(floor: dict[str, Any]) -> str:
     return f", and the autogroups of the sessions it started ({count:,}),"
 
 
+_FLOOR_SERVERS = {
+    "a bare group-committing server": "A bare aiohttp server whose fsync'ed SQLite inserts are "
+    "group-committed as the event store's are",
+    "the baseline": "The bare baseline",
+}
+
+
+def _floor_server(results: dict[str, Any]) -> str:
+    """Which server the floor paced: the group-committing one (results before it: the baseline)."""
+    group_committed = "group-committed" in (results.get("floor") or {}).get("server", "")
+    return "a bare group-committing server" if group_committed else "the baseline"
+
+
 def _paced_beside_a_lowered_drain(results: dict[str, Any]) -> dict[float, dict[str, Any]]:
     """Offered rate → the baseline paced at it while the stack, at the lowest priority,
     drains."""
@@ -402,6 +416,9 @@ def _floor(results: dict[str, Any]) -> list[str]:
         return ["## The floor under the p99 targets", "", f"Not measured: {floor['skipped']}."]
     idle = {r["offered_rate"]: r["baseline"] for r in results.get("acks_at_target_rates", [])}
     drain = _paced_beside_a_drain(results)
+    if "idle" in floor:  # the floor's own server, idle and beside the drain at normal priority
+        idle = {r["offered_rate"]: r for r in floor["idle"]}
+        drain = {r["offered_rate"]: r for r in floor["beside_drain"]["paced"]}
     cpu_bound = {r["offered_rate"]: r for r in floor["beside_cpu_bound"]}
     lowered = _paced_beside_a_lowered_drain(results)
     target_at = {TARGET_RATES[key]: p99 for key, p99 in P99_TARGETS_MS.items()}
@@ -425,7 +442,8 @@ def _floor(results: dict[str, Any]) -> list[str]:
     return [
         "## The floor under the p99 targets",
         "",
-        "The bare baseline paced at each target rate beside work put behind it: CPU-bound "
+        f"{_FLOOR_SERVERS[_floor_server(results)]}, in a process of its own, paced at each "
+        "target rate: idle, beside the stack draining, and beside work put behind it: CPU-bound "
         "processes at the lowest priority (nice 19, one per core; the control: what that "
         f"priority alone leaves of CPU contention), then the stack with all its processes and "
         f"threads ({floor['lowered']:,}){_and_autogroups(floor)} at that priority, draining the "
