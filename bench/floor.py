@@ -1,6 +1,7 @@
 """The floor under the paced p99 targets on this machine: a bare accept path in a process of
 its own (the baseline server, its inserts group-committed as the event store's are) paced at
-each target rate beside work that an unprivileged user has put behind it.
+each target rate: idle, beside the stack's drain as it runs, and beside work that an
+unprivileged user has put behind it.
 
 - Beside the stack draining a backlog with every one of its processes and threads, and the
   autogroups of the sessions it started, at the lowest priority (nice 19): the best an
@@ -19,7 +20,7 @@ Where Linux's autogroups are on (``/proc/sys/kernel/sched_autogroup_enabled``), 
 first shares the cores between sessions, each at the weight of its autogroup's nice, and only
 then between a session's threads by theirs. The stack's execution environments and its AWS
 services start sessions of their own, so their threads' nice alone holds them back only
-against each other, not against the baseline: their autogroups are lowered too.
+against each other, not against the server: their autogroups are lowered too.
 """
 
 from __future__ import annotations
