@@ -170,7 +170,9 @@ def group_commit_baseline_case(url: str) -> AckCase:
     """The bare server with its inserts group-committed as the event store's are
     (``bench.baseline_server --group-commit``)."""
     return dataclasses.replace(
-        baseline_case(url), label="bare aiohttp + group-committed fsync'ed SQLite inserts"
+        baseline_case(url),
+        key="group_commit_baseline",
+        label="bare aiohttp + group-committed fsync'ed SQLite inserts",
     )
 
 

@@ -25,9 +25,10 @@ from aiohttp import web
 
 from local.async_invoke.group_commit import GroupCommitter
 
-__all__ = ["ACCEPTED", "CONNECTION", "BaselineServer", "create_app"]
+__all__ = ["ACCEPTED", "CONNECTION", "BaselineServer", "create_app", "create_group_commit_app"]
 
 ACCEPTED = b'{"status": "ACCEPTED"}'
+_INSERT = "INSERT INTO events VALUES (?, ?, ?)"
 CONNECTION = web.AppKey("connection", sqlite3.Connection)
 
 
@@ -70,7 +71,7 @@ def create_app(database: Path) -> web.Application:
     async def accept(request: web.Request) -> web.Response:
         payload = await request.read()
         # One transaction per request: the commit is the fsync (WAL, synchronous=FULL).
-        connection.execute(INSERT, (str(uuid.uuid4()), payload, time.time()))
+        connection.execute(_INSERT, (str(uuid.uuid4()), payload, time.time()))
         return web.Response(status=202, body=ACCEPTED, content_type="application/json")
 
     app = web.Application()
@@ -85,7 +86,7 @@ def create_group_commit_app(database: Path) -> web.Application:
 
     async def accept(request: web.Request) -> web.Response:
         row = (str(uuid.uuid4()), await request.read(), time.time())
-        await writer.run(lambda db: db.execute(INSERT, row))
+        await writer.run(lambda db: db.execute(_INSERT, row))
         return web.Response(status=202, body=ACCEPTED, content_type="application/json")
 
     async def close_writer(app: web.Application) -> None:
@@ -95,9 +96,6 @@ def create_group_commit_app(database: Path) -> web.Application:
     app.router.add_route("*", "/{tail:.*}", accept)
     app.on_cleanup.append(close_writer)
     return app
-
-
-INSERT = "INSERT INTO events VALUES (?, ?, ?)"
 
 
 def _connect(database: Path) -> sqlite3.Connection:

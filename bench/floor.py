@@ -66,7 +66,7 @@ def measure_floor(stack_pid: int, queue_with: AckCase, server: AckCase) -> dict[
     lowered = lower_priority(stack_pid)
     autogroups = lower_autogroups(stack_pid)
     return {
-        "server": server.label,
+        "server": server.key,
         "idle": idle,
         "beside_cpu_bound": beside_cpu_bound,
         "beside_drain": beside_drain,

@@ -59,7 +59,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             if base := beside.get(offered):
                 floor = lowered.get(offered)
                 measured += f" (the bare baseline beside a drain: {base['p99_ms']:.1f} ms" + (
-                    f"; {_floor_server(results)} beside it at the lowest priority: "
+                    f"; {_floor_server(results)[0]} beside it at the lowest priority: "
                     f"{floor['p99_ms']:.1f} ms)"
                     if floor
                     else ")"
@@ -272,16 +272,20 @@ def _and_autogroups(floor: dict[str, Any]) -> str:
 
 
 _FLOOR_SERVERS = {
-    "a bare group-committing server": "A bare aiohttp server whose fsync'ed SQLite inserts are "
-    "group-committed as the event store's are",
-    "the baseline": "The bare baseline",
+    "group_commit_baseline": (
+        "a bare group-committing server",
+        "A bare aiohttp server whose fsync'ed SQLite inserts are group-committed as the event "
+        "store's are",
+    ),
 }
+_BASELINE_AS_FLOOR = ("the baseline", "The bare baseline")
+"""What results from before the floor had a server of its own paced."""
 
 
-def _floor_server(results: dict[str, Any]) -> str:
-    """Which server the floor paced: the group-committing one (results before it: the baseline)."""
-    group_committed = "group-committed" in (results.get("floor") or {}).get("server", "")
-    return "a bare group-committing server" if group_committed else "the baseline"
+def _floor_server(results: dict[str, Any]) -> tuple[str, str]:
+    """The server the floor paced, named short (inside a sentence) and long (opening one)."""
+    key = (results.get("floor") or {}).get("server")
+    return _FLOOR_SERVERS.get(key, _BASELINE_AS_FLOOR)
 
 
 def _paced_beside_a_lowered_drain(results: dict[str, Any]) -> dict[float, dict[str, Any]]:
@@ -442,7 +446,7 @@ def _floor(results: dict[str, Any]) -> list[str]:
     return [
         "## The floor under the p99 targets",
         "",
-        f"{_FLOOR_SERVERS[_floor_server(results)]}, in a process of its own, paced at each "
+        f"{_floor_server(results)[1]}, in a process of its own, paced at each "
         "target rate: idle, beside the stack draining, and beside work put behind it: CPU-bound "
         "processes at the lowest priority (nice 19, one per core; the control: what that "
         f"priority alone leaves of CPU contention), then the stack with all its processes and "

@@ -250,7 +250,7 @@ def test_the_floor_says_where_a_p99_target_is_out_of_reach_on_this_machine():
 
 def test_the_floor_paces_its_own_group_committing_server_idle_and_beside_both_drains():
     results = floor_results(
-        server="bare aiohttp + group-committed fsync'ed SQLite inserts",
+        server="group_commit_baseline",
         idle=[paced_baseline(1500, 1500, 2), paced_baseline(2000, 2000, 3)],
         beside_drain=beside_a_drain(paced_baseline(1500, 1500, 8), paced_baseline(2000, 2000, 16)),
     )
