@@ -9,7 +9,6 @@ AWS CLI reach it through ``AWS_ENDPOINT_URL_LAMBDA`` / ``--endpoint-url``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Protocol
@@ -21,7 +20,6 @@ from local.iam.sigv4 import signing_key
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyLimits
 from local.lambda_.environment import ExecutionEnvironment
 from local.lambda_.invocation import (
-    INVOCATION_TYPES,
     MAX_SYNC_PAYLOAD_BYTES,
     EnvironmentUnavailable,
     EventQueueUnavailable,
@@ -29,25 +27,23 @@ from local.lambda_.invocation import (
     InvocationType,
     InvokeResponse,
     Throttled,
-    invalid_invocation_type,
-    payload_limit,
 )
-from local.lambda_.names import LATEST, InvalidFunctionReference, parse_function_name
+from local.lambda_.invoke_api import (
+    INVOKE_PATH,
+    FunctionDirectory,
+    UnknownFunction,
+    aws_error,
+    invoke_response,
+    queue_unavailable,
+    read_invoke_request,
+)
 from local.lambda_.pool import EnvironmentPool, Lane
 from local.request_ids import new_request_id
 
 __all__ = ["EventQueue", "LambdaService", "UnknownFunction"]
 
-INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
-INVOCATION_TYPE_HEADER = "X-Amz-Invocation-Type"
-VALIDATION_EXCEPTION = "ValidationException"
-_DEFAULT_ARN_PREFIX = "arn:aws:lambda:us-east-1:000000000000:function:"
 RATE_EXCEEDED = "Rate Exceeded."
 """The message of every concurrency throttle (429 TooManyRequestsException)."""
-
-
-class UnknownFunction(KeyError):
-    """No function of that name or ARN is declared."""
 
 
 class EventQueue(Protocol):
@@ -86,8 +82,7 @@ class LambdaService:
     ) -> None:
         self.functions = dict(functions)
         self._function_keys = frozenset(function_keys)
-        any_arn = next((f.arn for f in self.functions.values()), _DEFAULT_ARN_PREFIX)
-        self._arn_prefix = any_arn.rsplit(":function:", 1)[0] + ":function:"
+        self._directory = FunctionDirectory({f.name: f.arn for f in self.functions.values()})
         self.events: EventQueue | None = None
         self._environment_for = environment_for
         self._log_dir = log_dir
@@ -105,24 +100,8 @@ class LambdaService:
         return self._log_dir / f"{function_name}.log"
 
     def resolve(self, name_or_arn: str, qualifier: str | None = None) -> LocalFunction:
-        """A function by name, partial or full ARN, at ``$LATEST`` (its only version).
-
-        Raises :class:`UnknownFunction` (AWS's 404, its message naming the function's full
-        ARN) and :class:`~local.lambda_.names.InvalidFunctionReference` (a 400).
-        """
-        ref = parse_function_name(name_or_arn, qualifier)
-        function = self.functions.get(ref.name)
-        region, account = (function.arn if function else self._arn_prefix).split(":")[3:5]
-        if (
-            function is None
-            or ref.region not in (None, region)
-            or ref.account not in (None, account)
-            or ref.qualifier not in (None, LATEST)
-        ):
-            arn = f"arn:aws:lambda:{ref.region or region}:{ref.account or account}:function:"
-            arn += ref.name + (f":{ref.qualifier}" if ref.qualifier else "")
-            raise UnknownFunction(f"Function not found: {arn}")
-        return function
+        """A function by name, partial or full ARN (see :meth:`FunctionDirectory.resolve`)."""
+        return self.functions[self._directory.resolve(name_or_arn, qualifier)]
 
     async def invoke(
         self,
@@ -228,57 +207,26 @@ class LambdaService:
         return self._logs[name]
 
     async def _handle_invoke(self, request: web.Request) -> web.Response:
-        invocation_type = request.headers.get(INVOCATION_TYPE_HEADER, "RequestResponse")
-        if invocation_type not in INVOCATION_TYPES:
-            return _aws_error(400, VALIDATION_EXCEPTION, invalid_invocation_type(invocation_type))
-        try:
-            function = self.resolve(request.match_info["name"], request.query.get("Qualifier"))
-        except InvalidFunctionReference as invalid:
-            return _aws_error(400, invalid.error_type, str(invalid))
-        except UnknownFunction as missing:
-            return _aws_error(404, "ResourceNotFoundException", missing.args[0])
-        limit = payload_limit(invocation_type)
-        try:
-            payload = await request.read() or b"{}"
-        except web.HTTPRequestEntityTooLarge:
-            payload = None
-        if payload is None or len(payload) > limit:
-            return _aws_error(
-                413,
-                "RequestEntityTooLargeException",
-                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
-            )
-        try:
-            json.loads(payload)
-        except (ValueError, RecursionError):  # nested too deep for Python is not JSON either
-            return _aws_error(
-                400, "InvalidRequestContentException", "Could not parse request body into json"
-            )
+        invoke = await read_invoke_request(request, self._directory)
+        if isinstance(invoke, web.Response):
+            return invoke
+        invocation_type = invoke.invocation_type
         try:
             answer = await self.invoke(
-                function.name,
-                payload,
+                invoke.function_name,
+                invoke.payload,
                 invocation_type,
                 backpressure=invocation_type == "Event" and not self._from_function(request),
             )
         except Throttled as throttled:
-            return _aws_error(
+            return aws_error(
                 429, "TooManyRequestsException", RATE_EXCEEDED, Reason=throttled.reason
             )
         except EnvironmentUnavailable as unavailable:
-            return _aws_error(500, "ServiceException", str(unavailable), message_key="Message")
+            return aws_error(500, "ServiceException", str(unavailable), message_key="Message")
         except EventQueueUnavailable as unavailable:
-            # A local condition (AWS's queue does not go down): refuse rather than acknowledge.
-            return _aws_error(503, "ServiceException", str(unavailable), message_key="Message")
-        headers = {"x-amzn-RequestId": answer.request_id, "X-Amz-Executed-Version": "$LATEST"}
-        if answer.function_error:
-            headers["X-Amz-Function-Error"] = answer.function_error
-        return web.Response(
-            status=answer.status,
-            body=answer.payload,
-            headers=headers,
-            content_type="application/json",
-        )
+            return queue_unavailable(str(unavailable))
+        return invoke_response(answer)
 
     def _from_function(self, request: web.Request) -> bool:
         """Whether ``request`` is signed with a function's own access key."""
@@ -297,15 +245,3 @@ class LambdaService:
             for f in self.functions.values()
         ]
         return web.json_response({"Functions": listing})
-
-
-def _aws_error(
-    status: int, error_type: str, message: str, *, message_key: str = "message", **extra: str
-) -> web.Response:
-    """An AWS JSON error (``ServiceException`` spells its key ``Message``)."""
-    fault = "User" if status < 500 else "Service"
-    return web.json_response(
-        {**extra, "Type": fault, message_key: message},
-        status=status,
-        headers={"x-amzn-ErrorType": error_type},
-    )
