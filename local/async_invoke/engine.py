@@ -39,16 +39,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from local.async_invoke.aging import backoff_seconds, expiry, retry_delay
 from local.async_invoke.group_commit import WriterClosed
+from local.async_invoke.inbox import create_inbox, read_inbox
 from local.async_invoke.intake import Intake, allowed_wait
 from local.async_invoke.outbox import MAX_HELD_PER_TARGET, Outbox
 from local.async_invoke.records import (
@@ -61,7 +63,7 @@ from local.async_invoke.records import (
     invocation_record,
     record_body,
 )
-from local.async_invoke.store import BUSY_TIMEOUT_SECONDS, EventStore, Send
+from local.async_invoke.store import BUSY_TIMEOUT_SECONDS, EventStore, Send, connect
 from local.lambda_.invocation import (
     MAX_ASYNC_PAYLOAD_BYTES,
     EventCapacity,
@@ -84,6 +86,7 @@ __all__ = [
     "MAX_ASYNC_PAYLOAD_BYTES",
     "AsyncEngine",
     "PayloadTooLarge",
+    "QueueObserver",
 ]
 
 log = logging.getLogger(__name__)
@@ -119,6 +122,24 @@ class PayloadTooLarge(ValueError):
         )
 
 
+class QueueObserver(Protocol):
+    """Told how the queue moves: the Lambda service's front process keeps its own intake
+    (:mod:`local.async_invoke.intake`) in step with the engine's from these, and forgets the
+    inbox rows the engine has taken."""
+
+    def recounted(self, queued: Mapping[str, int]) -> None:
+        """The events waiting for their first run when the engine started, per function."""
+
+    def received(self, function_name: str) -> None:
+        """An event was accepted in the engine's own process (not from the inbox)."""
+
+    def started(self, function_name: str) -> None:
+        """A queued event left the queue for its first run."""
+
+    def imported(self, through_seq: int) -> None:
+        """The inbox's rows up to ``through_seq`` are events now."""
+
+
 class AsyncEngine:
     """A durable queue of asynchronous invocations, run with AWS's retry and age rules.
 
@@ -126,6 +147,10 @@ class AsyncEngine:
     are multiplied by ``time_scale`` (see :data:`DEFAULT_TIME_SCALE` and
     :mod:`local.async_invoke.aging`); ``clock`` gives epoch seconds. ``accept`` may be
     awaited from any event loop; ``run`` runs in one.
+
+    ``inbox_path``: the inbox (:mod:`local.async_invoke.inbox`) of events acknowledged in
+    another process; the engine takes its new rows when :meth:`inbox_arrived` says there are
+    some, and all of them when it starts. ``observer`` hears how the queue moves.
     """
 
     def __init__(
@@ -140,6 +165,7 @@ class AsyncEngine:
         retention_seconds: float = DEFAULT_RETENTION_SECONDS,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
         unrecoverable_after: float = UNRECOVERABLE_AFTER_SECONDS,
+        inbox_path: Path | None = None,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be above 0, got {time_scale}")
@@ -160,7 +186,15 @@ class AsyncEngine:
         self._unrecoverable_after = unrecoverable_after
         if destinations.invoke_async is None:
             destinations.invoke_async = self.invoke_async
-        self._store = EventStore(db_path, busy_timeout=busy_timeout)
+        self._inbox: sqlite3.Connection | None = None
+        if inbox_path is not None:
+            create_inbox(inbox_path)
+            # Read in the store's writer thread, inside the transaction that imports the rows.
+            self._inbox = connect(inbox_path, busy_timeout=busy_timeout)
+        self._inbox_mark = 0
+        self._inbox_new = inbox_path is not None
+        self.observer: QueueObserver | None = None
+        self._store = EventStore(db_path, busy_timeout=busy_timeout, inbox_path=inbox_path)
         self._outbox = Outbox(
             self._store,
             destinations,
@@ -207,8 +241,15 @@ class AsyncEngine:
             reason = f"the event store did not take the event: {error}"
             raise EventQueueUnavailable(reason) from error
         self._intake.received(function_name)
+        if self.observer is not None:
+            self.observer.received(function_name)
         self._notify()
         return request_id
+
+    def inbox_arrived(self) -> None:
+        """New rows are in the inbox: take them (call on the engine's loop)."""
+        self._inbox_new = True
+        self._notify()
 
     async def invoke_async(self, function_name: str, payload: bytes) -> str:
         """:meth:`accept`, under the name a Lambda destination calls: never held, as the
@@ -259,6 +300,8 @@ class AsyncEngine:
 
     def close(self) -> None:
         self._store.close()
+        if self._inbox is not None:
+            self._inbox.close()
 
     # -- queries (blocking: for threads other than the event loop) ---------------------------
 
@@ -298,6 +341,8 @@ class AsyncEngine:
                 if now >= next_prune:
                     await self._prune(now)
                     next_prune = now + PRUNE_EVERY_SECONDS
+                if self._inbox_new:
+                    await self._import_inbox()
                 delay = await self._start_due_work(min(next_heartbeat, next_prune))
             except (sqlite3.Error, WriterClosed) as error:
                 failures += 1
@@ -325,9 +370,12 @@ class AsyncEngine:
 
     async def _start(self) -> None:
         """Take over the store: what a crash left in flight goes back in the queue, and the
-        intake counts what an earlier run left queued."""
+        intake counts what an earlier run left queued (the inbox's rows first among it)."""
+        await self._import_inbox()
         recovery = await self._store.start(self._clock())
         self._intake.recount(recovery.awaiting_first_run)
+        if self.observer is not None:
+            self.observer.recounted(recovery.awaiting_first_run)
         if recovery.events or recovery.messages:
             log.info(
                 "requeued %d event(s) and %d destination message(s) left in flight",
@@ -339,6 +387,27 @@ class AsyncEngine:
                 "the runtime was down for %.1f s: that time does not age the queued events",
                 recovery.down_seconds,
             )
+
+    async def _import_inbox(self) -> None:
+        """Make the inbox's new rows events, a batch per transaction, until none is left."""
+        inbox = self._inbox
+        if inbox is None:
+            return
+        self._inbox_new = False  # a wake-up during the import sets it again
+        try:
+            more = True
+            while more:
+                read = functools.partial(read_inbox, inbox, self._inbox_mark)
+                imported, more = await self._store.import_events(read)
+                for _, function_name in imported:
+                    self._intake.received(function_name)
+                if imported:
+                    self._inbox_mark = imported[-1][0]
+                    if self.observer is not None:
+                        self.observer.imported(self._inbox_mark)
+        except BaseException:
+            self._inbox_new = True
+            raise
 
     async def _prune(self, now: float) -> None:
         cutoff = now - self._retention
@@ -364,6 +433,8 @@ class AsyncEngine:
         for event in work.events:
             if event.first_try:
                 self._intake.started(event.function_name)
+                if self.observer is not None:
+                    self.observer.started(event.function_name)
             if not self._admit(event.function_name):  # not expected: room was counted above
                 await self._persist(lambda e=event: self._store.reschedule(e, now), "a requeue")
                 continue

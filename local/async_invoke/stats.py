@@ -25,7 +25,7 @@ from rich.live import Live
 from rich.table import Table
 
 from local.async_invoke.records import EVENT_AGE_EXCEEDED, RETRIES_EXHAUSTED, SUCCESS
-from local.async_invoke.store import AWAITING_FIRST_RUN, BUSY_TIMEOUT_SECONDS
+from local.async_invoke.store import AWAITING_FIRST_RUN, BUSY_TIMEOUT_SECONDS, NOT_IMPORTED
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -98,19 +98,31 @@ class Snapshot:
         }
 
 
-def open_read_only(db_path: Path) -> sqlite3.Connection:
-    """A connection that can only read ``db_path`` (it must exist)."""
+def open_read_only(db_path: Path, inbox_path: Path | None = None) -> sqlite3.Connection:
+    """A connection that can only read ``db_path`` (it must exist), and the front's inbox
+    (:mod:`local.async_invoke.inbox`) at ``inbox_path`` if there is one: its events not yet
+    taken by the engine count as queued."""
     if not db_path.is_file():
         raise FileNotFoundError(db_path)
     db = sqlite3.connect(
-        f"{db_path.resolve().as_uri()}?mode=ro",
+        _read_only_uri(db_path),
         uri=True,
         timeout=BUSY_TIMEOUT_SECONDS,
         isolation_level=None,
         check_same_thread=False,
     )
     db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    if inbox_path is not None and inbox_path.is_file():
+        db.execute("ATTACH DATABASE ? AS inbox", (_read_only_uri(inbox_path),))
     return db
+
+
+def _read_only_uri(path: Path) -> str:
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def _has_inbox(db: sqlite3.Connection) -> bool:
+    return any(name == "inbox" for _, name, _ in db.execute("PRAGMA database_list"))
 
 
 def read_snapshot(
@@ -140,6 +152,18 @@ def read_snapshot(
             of(name).queued, of(name).running, of(name).retrying = queued, running, retrying
             if waiting_since is not None:
                 of(name).longest_wait_seconds = max(0.0, now - waiting_since)
+        inbox = (
+            db.execute(
+                f"SELECT function_name, count(*), min(received_at) FROM {NOT_IMPORTED}"
+                " GROUP BY function_name"
+            )
+            if _has_inbox(db)
+            else ()
+        )
+        for name, queued, waiting_since in inbox:
+            of(name).queued += queued
+            wait = max(0.0, now - waiting_since)
+            of(name).longest_wait_seconds = max(of(name).longest_wait_seconds or 0.0, wait)
         for name, condition, count in db.execute(
             "SELECT function_name, condition, count(*) FROM events WHERE state = 'done'"
             " GROUP BY function_name, condition"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -23,9 +23,12 @@ from local.async_invoke.group_commit import GroupCommitter
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from local.async_invoke.inbox import InboxRow
+
 __all__ = [
     "AWAITING_FIRST_RUN",
     "BUSY_TIMEOUT_SECONDS",
+    "NOT_IMPORTED",
     "Delivery",
     "DeliveryOutcome",
     "Event",
@@ -46,6 +49,9 @@ BUSY_TIMEOUT_SECONDS = 5.0
 AWAITING_FIRST_RUN = "state = 'queued' AND attempts = 0 AND backoffs = 0"
 """The events still waiting for their first run (not retries, not throttled), in SQL: the
 queue ``ackflow events`` shows and the async engine's intake counts (:attr:`Event.first_try`)."""
+NOT_IMPORTED = "inbox.inbox WHERE request_id NOT IN (SELECT request_id FROM main.events)"
+"""The rows of an inbox attached as ``inbox`` (:mod:`local.async_invoke.inbox`) that are not
+events yet, in SQL: they count as queued."""
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 """The write-ahead log is truncated to this size after a checkpoint (it grows with bursts)."""
 
@@ -220,7 +226,14 @@ def connect(db_path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> sql
 class EventStore:
     """Events and their outbox in one SQLite file, created (or brought up to date) if needed."""
 
-    def __init__(self, db_path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        inbox_path: Path | None = None,
+    ) -> None:
+        """``inbox_path``: an inbox whose rows the queries count as queued until imported."""
         db_path.parent.mkdir(parents=True, exist_ok=True)
 
         def open_writer() -> sqlite3.Connection:
@@ -230,6 +243,9 @@ class EventStore:
 
         self._writer = GroupCommitter(open_writer, name=f"event-store:{db_path.name}")
         self._reader = connect(db_path, busy_timeout=busy_timeout)
+        self._inbox_attached = inbox_path is not None
+        if inbox_path is not None:
+            self._reader.execute("ATTACH DATABASE ? AS inbox", (str(inbox_path),))
         self._read_lock = threading.Lock()
 
     def close(self) -> None:
@@ -245,6 +261,27 @@ class EventStore:
         """Store a new event; returns once it is on disk."""
         row = (request_id, function_name, payload, now, now)
         await self._writer.run(lambda db: db.execute(_INSERT_EVENT, row))
+
+    async def import_events(
+        self, read: Callable[[], tuple[Sequence[InboxRow], bool]]
+    ) -> tuple[list[tuple[int, str]], bool]:
+        """Copy in events another process acknowledged: ``read`` (rows, and whether more may
+        follow) runs inside the transaction that stores them. An event already here is left
+        as it is. Returns each event's inbox sequence number and function, and ``read``'s
+        "more"."""
+
+        def copy(db: sqlite3.Connection) -> tuple[list[tuple[int, str]], bool]:
+            rows, more = read()
+            db.executemany(
+                _IMPORT_EVENT,
+                [
+                    (r.request_id, r.function_name, r.payload, r.received_at, r.received_at)
+                    for r in rows
+                ],
+            )
+            return [(r.seq, r.function_name) for r in rows], more
+
+        return await self._writer.run(copy)
 
     # -- the engine's lifecycle --------------------------------------------------------------
 
@@ -429,11 +466,15 @@ class EventStore:
         )
 
     def pending_count(self, function_name: str | None = None) -> int:
-        """Events not done yet (queued or running), for one function or all."""
-        query = "SELECT count(*) FROM events WHERE state != 'done'"
+        """Events not done yet (queued, running, or in the inbox), for one function or all."""
+        counts = ["SELECT count(*) FROM events WHERE state != 'done'"]
+        if self._inbox_attached:
+            counts.append(f"SELECT count(*) FROM {NOT_IMPORTED}")
         args: tuple[str, ...] = ()
         if function_name is not None:
-            query, args = query + " AND function_name = ?", (function_name,)
+            counts = [count + " AND function_name = ?" for count in counts]
+            args = (function_name,) * len(counts)
+        query = "SELECT " + " + ".join(f"({count})" for count in counts)
         with self._read_lock:
             return self._reader.execute(query, args).fetchone()[0]
 
@@ -449,6 +490,7 @@ _INSERT_EVENT = (
     "INSERT INTO events (request_id, function_name, payload, received_at, next_attempt_at)"
     " VALUES (?, ?, ?, ?, ?)"
 )
+_IMPORT_EVENT = _INSERT_EVENT.replace("INSERT", "INSERT OR IGNORE", 1)
 
 
 def _done_at(outcome: DeliveryOutcome, now: float) -> float | None:

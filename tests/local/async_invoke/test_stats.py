@@ -11,6 +11,7 @@ from io import StringIO
 import pytest
 from rich.console import Console
 
+from local.async_invoke.inbox import INBOX_FILE, Inbox
 from local.async_invoke.stats import open_read_only, read_snapshot, snapshot_table
 from tests.local.async_invoke.helpers import (
     ScriptedExecutor,
@@ -58,6 +59,28 @@ def test_counts_per_function_by_state_and_condition(make_engine, new_queue, tmp_
     cells = [cell.strip() for cell in row.split("│")[1:-1]]
     wait = f"{stats.longest_wait_seconds:.1f} s"
     assert cells == ["worker", "3", "0", "0", "1", "1", "0", "0.0", "300 s", wait]
+
+
+def test_events_still_in_the_fronts_inbox_count_as_queued_once(make_engine, tmp_path):
+    inbox_path = tmp_path / INBOX_FILE
+    inbox = Inbox(inbox_path)
+    now = time.time()
+
+    async def add(ids: range) -> None:
+        await asyncio.gather(*(inbox.add(f"id-{n}", "worker", b"{}", now - 50) for n in ids))
+
+    asyncio.run(add(range(3)))
+    executor = ScriptedExecutor()
+    run_until(make_engine(function(), executor=executor, inbox_path=inbox_path))
+    assert len(executor.calls) == 3  # done, and still in the inbox: the front was not told
+    asyncio.run(add(range(3, 5)))  # not taken yet
+
+    db = open_read_only(tmp_path / "q.db", inbox_path)
+    stats = read_snapshot(db, now=now).functions["worker"]
+    db.close()
+    inbox.close()
+    assert (stats.queued, stats.done) == (2, {"Success": 3})
+    assert 49 < stats.longest_wait_seconds <= 50
 
 
 def test_the_reader_cannot_write(make_engine, tmp_path):
