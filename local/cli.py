@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import dataclasses
 import json
 import math
@@ -22,6 +20,7 @@ from rich.console import Console
 from local.appsync.chat import chat
 from local.appsync.client import post_graphql, subscribe
 from local.async_invoke.engine import DEFAULT_TIME_SCALE
+from local.async_invoke.inbox import INBOX_FILE
 from local.async_invoke.stats import DEFAULT_WINDOW_SECONDS, open_read_only, read_snapshot, watch
 from local.aws_services.moto_server import AwsServices, NotOurProcess, PortBusy
 from local.cloud.capture import (
@@ -35,9 +34,10 @@ from local.cloud.capture import (
 from local.cloud.preview import print_plan
 from local.cloud.state import StateError, hold_state_dir
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, InvalidReservedConcurrency
+from local.processes import exit_with_parent, run_event_loop
 from local.standins.bedrock import Pacing
 from local.standins.slack_command import send_command
-from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, run_event_loop, serve
+from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
 from workloads import WorkloadError
 
 __all__ = ["main"]
@@ -73,7 +73,7 @@ def _preview(args: argparse.Namespace, console: Console) -> int:
 
 def _up(args: argparse.Namespace, console: Console) -> int:
     if os.environ.get(EXIT_WITH_PARENT_ENV) == "1":
-        _exit_with_parent()
+        exit_with_parent()
     stack, config = _stack_and_config(args)
     options = UpOptions(
         stack=stack,
@@ -106,14 +106,6 @@ def _holder(command: str, ports: Ports) -> dict[str, object]:
 EXIT_WITH_PARENT_ENV = "ACKFLOW_EXIT_WITH_PARENT"
 """Set by `make run`: when make is killed, `ackflow up` goes down with it (as after a kill -9:
 queued events wait in SQLite, moto survives to be adopted) instead of holding the ports."""
-
-
-def _exit_with_parent() -> None:
-    parent = os.getppid()
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the line above
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _down(args: argparse.Namespace, console: Console) -> int:
@@ -166,7 +158,7 @@ def _logs(args: argparse.Namespace, console: Console) -> int:
 def _events(args: argparse.Namespace, console: Console) -> int:
     state_dir = args.state_dir / args.stack
     try:
-        db = open_read_only(state_dir / "events.sqlite3")
+        db = open_read_only(state_dir / "events.sqlite3", state_dir / INBOX_FILE)
     except FileNotFoundError:
         raise LookupError(
             f"no {state_dir / 'events.sqlite3'}: start the stack with `ackflow up` first"

@@ -8,10 +8,10 @@ import gc
 import json
 import os
 import signal
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 from rich.console import Console
@@ -42,10 +42,9 @@ from local.standins.web_host import create_web_app
 from stack.program import available_workloads
 from workloads import Workload
 
-__all__ = ["DEFAULT_PORT_BASE", "Ports", "UpOptions", "run_event_loop", "serve"]
+__all__ = ["DEFAULT_PORT_BASE", "Ports", "UpOptions", "serve"]
 
 DEFAULT_PORT_BASE = 4750
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,16 +92,6 @@ class UpOptions:
     @property
     def state_dir(self) -> Path:
         return self.state_root / self.stack
-
-
-def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run ``main`` on uvloop where it is installed (its loop and transports take about a
-    third less time per request than asyncio's), else on asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
 
 
 async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None = None) -> None:
