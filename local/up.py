@@ -17,13 +17,14 @@ from aiohttp import web
 from rich.console import Console
 from rich.table import Table
 
-from local.apigateway.gateway import create_rest_app
+from local.apigateway.model import RestModel, rest_model
 from local.appsync.auth import CognitoPools
 from local.appsync.model import GraphQLApi, appsync_model
 from local.appsync.service import AppSyncService
 from local.async_invoke.aging import timeout_notes
 from local.async_invoke.destinations import DestinationSender
 from local.async_invoke.engine import DEFAULT_TIME_SCALE, AsyncEngine
+from local.async_invoke.inbox import INBOX_FILE
 from local.aws_services.cognito import StandInPool, stand_in_pools
 from local.aws_services.moto_server import AwsServices, PortBusy, local_credentials, port_is_free
 from local.aws_services.watchdog import keep_services_up
@@ -32,6 +33,7 @@ from local.cloud.fake_cloud import ACCOUNT_ID
 from local.cloud.functions import LocalFunction, functions_from_capture
 from local.cloud.secrets import local_secrets, snake_case
 from local.cloud.state import write_private
+from local.front.process import FrontProcess
 from local.iam.credentials import LocalCredentials, Principal, load_seed
 from local.iam.policies import RolePolicies
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY
@@ -133,6 +135,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             lambda_=f"http://127.0.0.1:{ports.lambda_}",
             bedrock=f"http://127.0.0.1:{ports.bedrock}",
         )
+        function_keys = [credentials.for_function(f).access_key for f in functions]
         lambda_service = LambdaService(
             functions,
             lambda f: _function_environment(
@@ -141,7 +144,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             options.state_dir / "logs",
             account_concurrency=options.account_concurrency,
             max_environments=options.max_environments,
-            function_keys=(credentials.for_function(f).access_key for f in functions),
+            function_keys=function_keys,
         )
         running.push_async_callback(lambda_service.close)
         engine = AsyncEngine(
@@ -150,6 +153,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             lambda_service,
             DestinationSender(endpoint_url=services.url, region=stack.region),
             time_scale=options.time_scale,
+            inbox_path=options.state_dir / INBOX_FILE,
         )
         running.callback(engine.close)
         lambda_service.events = engine
@@ -162,9 +166,10 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             cognito=CognitoPools(services.url, {p.configured_id: p.local_id for p in pools}),
         )
         running.callback(appsync.close)
+        await _serve_front(
+            lambda_service, engine, rest_model(stack), ports, function_keys, options, running
+        )
         apps = [
-            (lambda_service.app(), ports.lambda_),
-            (create_rest_app(stack, lambda_service), ports.rest),
             (create_sink_app(), ports.sink),
             (create_bedrock_app(options.model_pacing), ports.bedrock),
             *((served.app, ports.graphql + i) for i, served in enumerate(appsync.apis)),
@@ -265,6 +270,36 @@ def _function_environment(
         "LAMBDA_TASK_ROOT": str(function.code_dir),
         "_HANDLER": function.handler,
     }
+
+
+async def _serve_front(
+    lambda_service: LambdaService,
+    engine: AsyncEngine,
+    rest: RestModel,
+    ports: Ports,
+    function_keys: list[str],
+    options: UpOptions,
+    running: contextlib.AsyncExitStack,
+) -> None:
+    """The Lambda service on an internal port, behind the front process, which serves the
+    public Invoke API and the REST gateway and acknowledges their Event calls
+    (:mod:`local.front.server`)."""
+    internal = await _serve_app(lambda_service.app(), 0)
+    running.push_async_callback(internal.cleanup)
+    front = FrontProcess(
+        engine,
+        inbox=options.state_dir / INBOX_FILE,
+        service_url=f"http://127.0.0.1:{internal.addresses[0][1]}",
+        arns={f.name: f.arn for f in lambda_service.functions.values()},
+        function_keys=function_keys,
+        state_dir=options.state_dir,
+        rest_model=rest,
+    )
+    try:
+        await front.start(ports.lambda_, ports.rest)
+    except OSError as error:
+        raise PortBusy(f"{error}; pick other ports with --port-base") from error
+    running.push_async_callback(front.close)
 
 
 async def _serve_app(app: web.Application, port: int) -> web.AppRunner:

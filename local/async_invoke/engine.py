@@ -257,6 +257,16 @@ class AsyncEngine:
         return await self.accept(function_name, payload, backpressure=False)
 
     @property
+    def allowed_waits(self) -> dict[str, float | None]:
+        """Per function, how long a new event may be predicted to wait in the queue before
+        its acceptance is held (None: never held): see :mod:`local.async_invoke.intake`."""
+        return dict(self._allowed_waits)
+
+    def queued_first_runs(self) -> dict[str, int]:
+        """The events waiting for their first run, per function, as the intake counts them."""
+        return self._intake.queued()
+
+    @property
     def unavailable(self) -> str | None:
         """Why events are refused now, or None while they are taken."""
         return self._stopped or self._failing

@@ -1,14 +1,13 @@
-"""The inbox: events acknowledged by the Lambda service's front process, until the engine
-takes them.
+"""The inbox: events acknowledged by the front process, until the engine takes them.
 
-The front (:mod:`local.lambda_.front`) answers the Invoke API's ``Event`` calls in a process
-of its own, so that a drain running in the engine's process does not delay the 202. It
-writes each event to this SQLite file, fsync'ed before the 202 and with concurrent accepts in
-one commit, and wakes the engine. The file is the front's alone: a second writer on the
-engine's file would wait behind its locks (SQLite's busy handler sleeps).
+The front (:mod:`local.front.server`) answers the ``Event`` calls of the Invoke API and of
+the REST gateway in a process of its own, so that a drain running in the engine's process
+does not delay the 202. It writes each event to this SQLite file, fsync'ed before the 202 and
+with concurrent accepts in one commit, and wakes the engine. The file is the front's alone: a
+second writer on the engine's file would wait behind its locks (SQLite's busy handler sleeps).
 
 The engine copies new rows into its event store, in one transaction that is idempotent by
-request id (:meth:`~local.async_invoke.store.EventStore.import_inbox`), and tells the front
+request id (:meth:`~local.async_invoke.store.EventStore.import_events`), and tells the front
 how far it got; the front then deletes those rows. A crash between the 202 and the copy loses
 nothing: the engine copies what it finds when it starts.
 """

@@ -128,6 +128,10 @@ class Intake:
         now = self._clock()
         self._recent_starts(function_name, now).append(now)  # pruned here too: bounded
 
+    def queued(self) -> dict[str, int]:
+        """The events counted as queued, per function."""
+        return {name: count for name, count in self._queued.items() if count}
+
     def drain_rate(self, function_name: str) -> float | None:
         """Events of ``function_name`` started per second lately, or None when too few did."""
         now = self._clock()

@@ -446,6 +446,12 @@ class EventStore:
                 " FROM events WHERE request_id = ?",
                 (request_id,),
             ).fetchone()
+            if row is None and self._inbox_attached:  # acknowledged, not imported yet
+                row = self._reader.execute(
+                    "SELECT function_name, 'queued', 0, NULL, received_at, received_at"
+                    f" FROM {NOT_IMPORTED} AND request_id = ?",
+                    (request_id,),
+                ).fetchone()
             if row is None:
                 raise KeyError(f"no event with request id {request_id}")
             deliveries = self._reader.execute(

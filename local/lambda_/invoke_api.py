@@ -1,6 +1,6 @@
 """The Invoke API's wire format: which function a request names, what it sends, AWS's errors.
 
-Shared by the Lambda service and its front process (:mod:`local.lambda_.front`), which answer
+Shared by the Lambda service and its front process (:mod:`local.front.server`), which answer
 the same requests: a bad request gets the same answer from either.
 """
 

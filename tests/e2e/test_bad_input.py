@@ -7,6 +7,7 @@ the case says (each worker's log, its START lines); and the edge still serves a 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from local.async_invoke.inbox import INBOX_FILE
 from tests.e2e.bad_inputs import CASES, BadInput, Edge
 from tests.e2e.edges import Observed, send, serves
 from tests.e2e.runner import RunningStack
@@ -30,11 +32,13 @@ class QueuedEvents:
 
     @classmethod
     def read(cls, stack: RunningStack) -> QueuedEvents:
-        store = stack.state_dir / "events.sqlite3"
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-            (count,) = db.execute("SELECT count(*) FROM events").fetchone()
-            ids = frozenset(row[0] for row in db.execute("SELECT request_id FROM events"))
-        return cls(count, ids)
+        """The events in the store and those acknowledged into its inbox, not taken yet."""
+        ids: list[str] = []
+        for file, table in (("events.sqlite3", "events"), (INBOX_FILE, "inbox")):
+            store = stack.state_dir / file
+            with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+                ids += (row[0] for row in db.execute(f"SELECT request_id FROM {table}"))
+        return cls(len(set(ids)), frozenset(ids))
 
 
 class WorkerStarts:
