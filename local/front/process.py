@@ -147,6 +147,10 @@ class FrontProcess(QueueObserver):
             cwd=_REPO,
             stdin=subprocess.DEVNULL,
             pass_fds=(*fds, theirs.fileno()),
+            # Its own session, so its own autogroup where Linux has them: the scheduler gives
+            # it a share of its own rather than a part of the runtime's, which drains bursts.
+            # (Ctrl-C reaches only the runtime, which stops it in order.)
+            start_new_session=True,
         )
         theirs.close()
         reader, self._channel = await asyncio.open_unix_connection(sock=ours)

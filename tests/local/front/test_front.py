@@ -117,6 +117,7 @@ def test_an_event_acknowledged_by_the_front_runs_and_sync_calls_reach_the_servic
             assert (status, body) == (202, b"")
             request_id = headers["x-amzn-RequestId"]
             await until(lambda: stack.engine.status(request_id).condition == "Success")
+            assert os.getsid(stack.front.pid) == stack.front.pid  # its own autogroup
 
             status, headers, body = await stack.post(INVOKE.format("echo"), b'{"n": 2}', {})
             assert status == 200

@@ -1,5 +1,7 @@
 """An environment's process: started outside the event loop's own subprocess machinery, its
-exit reported on the loop, in a session of its own (so the whole group can be killed)."""
+exit reported on the loop, leading a process group of its own (so the whole group can be
+killed) in the runtime's session (so that the scheduler does not weigh each environment as a
+session of its own)."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def test_its_exit_status_and_output_reach_the_loop(run, tmp_path):
     assert log_path.read_text() == "hello\n"
 
 
-def test_it_leads_its_own_session_and_a_signal_reads_as_a_negative_status(run, tmp_path):
+def test_it_leads_its_own_group_in_our_session_and_a_signal_reads_as_negative(run, tmp_path):
     async def scenario():
         with (tmp_path / "out.log").open("ab") as log:
             child = ChildProcess(
@@ -48,8 +50,10 @@ def test_it_leads_its_own_session_and_a_signal_reads_as_a_negative_status(run, t
                 env=dict(os.environ),
                 output=log,
             )
-            leads_its_session = os.getsid(child.pid) == child.pid
+            placed = (os.getpgid(child.pid), os.getsid(child.pid))
             os.killpg(child.pid, signal.SIGKILL)
-            return leads_its_session, await asyncio.wait_for(child.exited, 10)
+            return placed, child.pid, await asyncio.wait_for(child.exited, 10)
 
-    assert run(scenario()) == (True, -signal.SIGKILL)
+    (group, session), pid, status = run(scenario())
+    assert (group, session) == (pid, os.getsid(0))
+    assert status == -signal.SIGKILL
