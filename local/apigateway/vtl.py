@@ -265,7 +265,19 @@ _SIMPLE_ESCAPES = {
 }
 
 
+_NOTHING_TO_ESCAPE = re.compile(r"[ !#-&(-.0-\[\]-~]*")
+"""Printable ASCII but for the four characters of :data:`_SIMPLE_ESCAPES` in that range
+(``'``, ``"``, ``\\``, ``/``): text made only of these is its own escape."""
+
+
 def _escape_javascript(text: str) -> str:
+    if _NOTHING_TO_ESCAPE.fullmatch(text):  # most parameters: a number, a word
+        return text
+    return _escape_each(text)
+
+
+def _escape_each(text: str) -> str:
+    """commons-lang's ``escapeJavaScript``, one UTF-16 unit at a time."""
     out = []
     units = text.encode("utf-16-be", errors="surrogatepass")
     for index in range(0, len(units), 2):

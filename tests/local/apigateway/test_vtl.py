@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from local.apigateway import vtl
 from local.apigateway.vtl import MappingTemplateError, RequestParams, render
 
 
@@ -66,6 +69,16 @@ def test_escape_javascript_follows_commons_lang_as_aws_documents() -> None:
         "$util.escapeJavaScript($input.params('v'))", params=RequestParams(path={"v": value})
     )
     assert text == "He said \\\"hi\\\"\\n\\'ok\\' \\\\ \\/ \\u00E9 \\uD83D\\uDE00\\u0001"
+
+
+@given(st.text())
+def test_escape_javascript_passes_text_with_nothing_to_escape_as_it_is(text: str) -> None:
+    assert vtl._escape_javascript(text) == vtl._escape_each(text)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E)))
+def test_escape_javascript_of_printable_ascii_agrees_unit_by_unit(text: str) -> None:
+    assert vtl._escape_javascript(text) == vtl._escape_each(text)
 
 
 def test_util_url_base64_and_parse_json() -> None:
