@@ -166,7 +166,7 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
             cognito=CognitoPools(services.url, {p.configured_id: p.local_id for p in pools}),
         )
         running.callback(appsync.close)
-        await _serve_front(
+        front = await _serve_front(
             lambda_service, engine, rest_model(stack), ports, function_keys, options, running
         )
         apps = [
@@ -199,6 +199,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         engine_task = asyncio.create_task(engine.run())
         engine_task.add_done_callback(lambda task: _report_engine_exit(console, task))
         running.push_async_callback(_stop_engine, engine, engine_task)
+        # First on the way out: no acks for an engine that has stopped running them.
+        running.push_async_callback(front.close)
         watchdog = asyncio.create_task(
             keep_services_up(services, lambda: services.provision(stack, local_graphql))
         )
@@ -280,7 +282,7 @@ async def _serve_front(
     function_keys: list[str],
     options: UpOptions,
     running: contextlib.AsyncExitStack,
-) -> None:
+) -> FrontProcess:
     """The Lambda service on an internal port, behind the front process, which serves the
     public Invoke API and the REST gateway and acknowledges their Event calls
     (:mod:`local.front.server`)."""
@@ -300,6 +302,7 @@ async def _serve_front(
     except OSError as error:
         raise PortBusy(f"{error}; pick other ports with --port-base") from error
     running.push_async_callback(front.close)
+    return front
 
 
 async def _serve_app(app: web.Application, port: int) -> web.AppRunner:

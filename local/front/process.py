@@ -38,6 +38,8 @@ AVAILABILITY_POLL_SECONDS = 0.1
 MAX_RESTARTS = 3
 """A front that dies is started again, this many times (then the failure is the user's to
 see: the Invoke API's port is closed)."""
+STOP_SECONDS = 5.0
+"""How long a stopping front may take to finish its requests."""
 _REPO = Path(__file__).resolve().parents[2]
 
 
@@ -97,6 +99,8 @@ class FrontProcess(QueueObserver):
         self._tasks.append(asyncio.create_task(self._watch_availability()))
 
     async def close(self) -> None:
+        """Stop the front: closing its channel makes it finish the requests it has (their
+        acks committed) and exit; one that does not within :data:`STOP_SECONDS` is killed."""
         self._closing = True
         if self._engine.observer is self:
             self._engine.observer = None
@@ -106,8 +110,11 @@ class FrontProcess(QueueObserver):
         if self._channel is not None:
             self._channel.close()
         if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            await asyncio.to_thread(self._process.wait)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self._process.wait), STOP_SECONDS)
+            except TimeoutError:
+                self._process.kill()
+                await asyncio.to_thread(self._process.wait)
         for listener in self._listeners:
             listener.close()
 

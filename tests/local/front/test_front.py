@@ -27,7 +27,7 @@ from local.async_invoke.engine import AsyncEngine
 from local.async_invoke.inbox import INBOX_FILE
 from local.async_invoke.intake import MAX_HOLD_SECONDS
 from local.cloud.functions import LocalFunction
-from local.front.process import FrontProcess
+from local.front.process import STOP_SECONDS, FrontProcess
 from local.front.server import Front, FrontConfig
 from local.lambda_.service import LambdaService
 
@@ -176,6 +176,18 @@ def test_a_front_that_dies_is_started_again_and_acknowledges_again(tmp_path, mak
             assert status == 202 and stack.front.restarts == 1
             request_id = headers["x-amzn-RequestId"]
             await until(lambda: stack.engine.status(request_id).condition == "Success")
+
+    asyncio.run(go())
+
+
+def test_a_stopping_front_finishes_and_exits_of_itself(tmp_path, make_function):
+    async def go() -> None:
+        async with running_stack(tmp_path, make_function("echo")) as stack:
+            process = stack.front._process
+            began = time.monotonic()
+            await stack.front.close()
+            assert process is not None and process.returncode == 0  # not killed
+            assert time.monotonic() - began < STOP_SECONDS
 
     asyncio.run(go())
 
