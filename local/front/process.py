@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local.async_invoke.engine import QueueObserver
-from local.front.server import FrontConfig
+from local.front.server import READY, FrontConfig
 
 if TYPE_CHECKING:
     from local.apigateway.model import RestModel
@@ -38,6 +38,8 @@ AVAILABILITY_POLL_SECONDS = 0.1
 MAX_RESTARTS = 3
 """A front that dies is started again, this many times (then the failure is the user's to
 see: the Invoke API's port is closed)."""
+STARTUP_SECONDS = 60.0
+"""How long a front may take to serve (its imports, on a busy machine)."""
 STOP_SECONDS = 5.0
 """How long a stopping front may take to finish its requests."""
 _REPO = Path(__file__).resolve().parents[2]
@@ -161,14 +163,23 @@ class FrontProcess(QueueObserver):
         )
         theirs.close()
         reader, self._channel = await asyncio.open_unix_connection(sock=ours)
+        try:  # until it serves: ackflow up's endpoints must answer once they are written
+            ready = await asyncio.wait_for(reader.readline(), STARTUP_SECONDS)
+        except TimeoutError:
+            ready = b""
+        if json.loads(ready or "null") != READY:
+            self._process.kill()
+            raise RuntimeError("the front process did not start (its output is above)")
         if self.restarts:  # a new front knows nothing: tell it where the queue stands
             self._send({**self._state, "recounted": self._engine.queued_first_runs()})
         self._tasks.append(asyncio.create_task(self._listen(reader, self._process)))
 
     async def _listen(self, reader: asyncio.StreamReader, process: subprocess.Popen[bytes]) -> None:
         """The front's arrivals wake the engine; when its channel closes, it is gone."""
-        while await reader.readline():
-            self._engine.inbox_arrived()
+        # A front killed with messages unread resets the channel rather than closing it.
+        with contextlib.suppress(ConnectionError):
+            while await reader.readline():
+                self._engine.inbox_arrived()
         self._engine.inbox_arrived()  # what it committed last
         if self._closing:
             return
@@ -185,7 +196,12 @@ class FrontProcess(QueueObserver):
             return
         self.restarts += 1
         log.error("the front process exited (%s); starting it again", code)
-        await self._spawn()
+        try:
+            await self._spawn()
+        except RuntimeError as error:
+            log.critical("%s: the Invoke API and the REST gateway are down", error)
+            for listener in self._listeners:
+                listener.close()
 
     def _count(self, kind: str, function_name: str) -> None:
         self._outgoing[kind][function_name] += 1

@@ -17,11 +17,11 @@ own accept path, 21 ms (``make bench``'s floor).
 
 The main process (:class:`~local.front.process.FrontProcess`) starts it as
 ``python -m local.front.server <config.json>``: it inherits the listening sockets and one end
-of a channel, a Unix socket carrying one JSON object per line. The front sends
-:data:`ARRIVED` after each commit; the engine sends ``recounted``, ``received`` and
-``started`` counts (the queue as its intake sees it), ``imported`` (the inbox's rows up to a
-sequence number are events: the front deletes them) and ``unavailable`` (why events are
-refused, or null). The front dies with its parent.
+of a channel, a Unix socket carrying one JSON object per line. The front sends :data:`READY`
+once it serves and :data:`ARRIVED` after each commit; the engine sends ``recounted``,
+``received`` and ``started`` counts (the queue as its intake sees it), ``imported`` (the
+inbox's rows up to a sequence number are events: the front deletes them) and ``unavailable``
+(why events are refused, or null). The front dies with its parent.
 """
 
 from __future__ import annotations
@@ -67,10 +67,12 @@ from local.lambda_.invoke_api import (
 from local.processes import exit_with_parent, run_event_loop
 from local.request_ids import new_request_id
 
-__all__ = ["ARRIVED", "Front", "FrontConfig"]
+__all__ = ["ARRIVED", "READY", "Front", "FrontConfig"]
 
+READY = {"front": "ready"}
+"""The front's first message: it serves."""
 ARRIVED = {"inbox": "arrived"}
-"""The front's one message: new rows are in the inbox."""
+"""The front's other message: new rows are in the inbox."""
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"}
@@ -272,6 +274,7 @@ async def serve(config: FrontConfig) -> None:
         await runner.setup()
         await web.SockSite(runner, socket.socket(fileno=fd)).start()
         runners.append(runner)
+    writer.write(json.dumps(READY).encode() + b"\n")
     gc.collect()
     gc.freeze()  # what startup built stays out of the collector's walks (as in ackflow up)
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from botocore.auth import SigV4Auth
@@ -188,6 +189,32 @@ def test_a_stopping_front_finishes_and_exits_of_itself(tmp_path, make_function):
             await stack.front.close()
             assert process is not None and process.returncode == 0  # not killed
             assert time.monotonic() - began < STOP_SECONDS
+
+    asyncio.run(go())
+
+
+def test_a_front_that_cannot_start_is_an_error_of_start_not_a_silent_port(tmp_path):
+    async def go() -> None:
+        engine = AsyncEngine(
+            tmp_path / "events.sqlite3",
+            {},
+            LambdaService({}, lambda f: {}, tmp_path / "logs"),
+            DestinationSender(endpoint_url="http://127.0.0.1:9", region="us-east-1"),
+        )
+        front = FrontProcess(
+            engine,
+            inbox=tmp_path / "missing-folder" / INBOX_FILE,  # the front cannot open its inbox
+            service_url="http://127.0.0.1:9",
+            arns={},
+            function_keys=[],
+            state_dir=tmp_path,
+        )
+        try:
+            with pytest.raises(RuntimeError, match="the front process did not start"):
+                await front.start(free_port())
+        finally:
+            await front.close()
+            engine.close()
 
     asyncio.run(go())
 
