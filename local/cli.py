@@ -33,6 +33,7 @@ from local.cloud.capture import (
 )
 from local.cloud.preview import print_plan
 from local.cloud.state import StateError, hold_state_dir
+from local.front.process import FrontDidNotStart
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, InvalidReservedConcurrency
 from local.processes import exit_with_parent, run_event_loop
 from local.standins.bedrock import Pacing
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     except (
         CaptureError,
         PortBusy,
+        FrontDidNotStart,
         LookupError,
         StateError,
         NotOurProcess,

@@ -199,7 +199,8 @@ async def serve(options: UpOptions, console: Console, stop: asyncio.Event | None
         engine_task = asyncio.create_task(engine.run())
         engine_task.add_done_callback(lambda task: _report_engine_exit(console, task))
         running.push_async_callback(_stop_engine, engine, engine_task)
-        # First on the way out: no acks for an engine that has stopped running them.
+        # Closed again (it is idempotent), now first on the way out: no acks for an engine
+        # that has stopped running them.
         running.push_async_callback(front.close)
         watchdog = asyncio.create_task(
             keep_services_up(services, lambda: services.provision(stack, local_graphql))
@@ -297,11 +298,11 @@ async def _serve_front(
         state_dir=options.state_dir,
         rest_model=rest,
     )
+    running.push_async_callback(front.close)  # a start that fails half-way is undone too
     try:
         await front.start(ports.lambda_, ports.rest)
     except OSError as error:
-        raise PortBusy(f"{error}; pick other ports with --port-base") from error
-    running.push_async_callback(front.close)
+        raise PortBusy(f"{error.strerror}; pick other ports with --port-base") from error
     return front
 
 

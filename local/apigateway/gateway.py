@@ -76,10 +76,13 @@ REQUEST_TOO_LONG = "Request Too Long"
 words: unconfirmed)."""
 
 
-def create_rest_app(capture: Capture | RestModel, invoker: Invoker) -> web.Application:
-    """An aiohttp application serving every REST API of ``capture`` (or of its model, built
-    elsewhere) through ``invoker``."""
-    model = capture if isinstance(capture, RestModel) else rest_model(capture)
+def create_rest_app(capture: Capture, invoker: Invoker) -> web.Application:
+    """An aiohttp application serving every REST API of ``capture`` through ``invoker``."""
+    return rest_app(rest_model(capture), invoker)
+
+
+def rest_app(model: RestModel, invoker: Invoker) -> web.Application:
+    """:func:`create_rest_app` from a model built elsewhere (the front process gets it so)."""
     gateway = RestGateway(model, invoker)
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_route("*", "/{tail:.*}", gateway.handle)

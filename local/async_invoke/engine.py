@@ -123,7 +123,7 @@ class PayloadTooLarge(ValueError):
 
 
 class QueueObserver(Protocol):
-    """Told how the queue moves: the Lambda service's front process keeps its own intake
+    """Told how the queue moves: the front process (:mod:`local.front`) keeps its own intake
     (:mod:`local.async_invoke.intake`) in step with the engine's from these, and forgets the
     inbox rows the engine has taken."""
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from local.apigateway.model import RestModel
     from local.async_invoke.engine import AsyncEngine
 
-__all__ = ["FrontProcess"]
+__all__ = ["FrontDidNotStart", "FrontProcess"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ STARTUP_SECONDS = 60.0
 STOP_SECONDS = 5.0
 """How long a stopping front may take to finish its requests."""
 _REPO = Path(__file__).resolve().parents[2]
+
+
+class FrontDidNotStart(RuntimeError):
+    """The front process exited, or did not serve within :data:`STARTUP_SECONDS`."""
 
 
 class FrontProcess(QueueObserver):
@@ -91,7 +95,11 @@ class FrontProcess(QueueObserver):
         """Listen on ``port`` (and ``rest_port``, for the REST gateway) and start the front;
         raises ``OSError`` if a port is taken."""
         for listening in (port, rest_port) if self._rest_model else (port,):
-            listener = socket.create_server(("127.0.0.1", listening), backlog=1024)
+            try:
+                listener = socket.create_server(("127.0.0.1", listening), backlog=1024)
+            except OSError as error:
+                message = f"cannot listen on port {listening}: {error.strerror}"
+                raise OSError(error.errno, message) from error
             listener.set_inheritable(True)
             self._listeners.append(listener)
         if self._rest_model is not None:
@@ -169,7 +177,10 @@ class FrontProcess(QueueObserver):
             ready = b""
         if json.loads(ready or "null") != READY:
             self._process.kill()
-            raise RuntimeError("the front process did not start (its output is above)")
+            raise FrontDidNotStart(
+                "the front process (the Invoke API and the REST gateway) did not start: its "
+                "error is printed above; mend that and run ackflow up again"
+            )
         if self.restarts:  # a new front knows nothing: tell it where the queue stands
             self._send({**self._state, "recounted": self._engine.queued_first_runs()})
         self._tasks.append(asyncio.create_task(self._listen(reader, self._process)))
@@ -198,8 +209,8 @@ class FrontProcess(QueueObserver):
         log.error("the front process exited (%s); starting it again", code)
         try:
             await self._spawn()
-        except RuntimeError as error:
-            log.critical("%s: the Invoke API and the REST gateway are down", error)
+        except FrontDidNotStart as error:
+            log.critical("%s", error)
             for listener in self._listeners:
                 listener.close()
 

@@ -44,11 +44,10 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from local.apigateway.gateway import create_rest_app
+from local.apigateway.gateway import rest_app
 from local.async_invoke.group_commit import WriterClosed
 from local.async_invoke.inbox import Inbox
 from local.async_invoke.intake import Intake
-from local.iam.sigv4 import signing_key
 from local.lambda_.invocation import (
     MAX_SYNC_PAYLOAD_BYTES,
     EventQueueUnavailable,
@@ -63,6 +62,7 @@ from local.lambda_.invoke_api import (
     invoke_response,
     queue_unavailable,
     read_invoke_request,
+    signed_with,
 )
 from local.processes import exit_with_parent, run_event_loop
 from local.request_ids import new_request_id
@@ -164,7 +164,7 @@ class Front:
             return invoke
         if invoke.invocation_type != "Event":
             return await self._forward(request, invoke.payload)
-        backpressure = not self._from_function(request)
+        backpressure = not signed_with(request, self._function_keys)
         try:
             request_id = await self.accept(invoke.function_name, invoke.payload, backpressure)
         except EventQueueUnavailable as unavailable:
@@ -210,9 +210,6 @@ class Front:
                 answer.headers.get("x-amzn-RequestId", ""),
                 answer.headers.get("X-Amz-Function-Error"),
             )
-
-    def _from_function(self, request: web.Request) -> bool:
-        return signing_key(request.headers.get("Authorization")) in self._function_keys
 
     def _tell_engine(self) -> None:
         """One :data:`ARRIVED` for all the accepts that complete in one turn of the loop."""
@@ -266,7 +263,7 @@ async def serve(config: FrontConfig) -> None:
     servers = [(front.app(), config.listen_fd)]
     if config.rest_fd is not None and config.rest_model is not None:
         model = pickle.loads(Path(config.rest_model).read_bytes())
-        servers.append((create_rest_app(model, front), config.rest_fd))
+        servers.append((rest_app(model, front), config.rest_fd))
     runners = []
     for app, fd in servers:
         # Bodies are read as sent, as the main process's servers read them.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from local.iam.sigv4 import signing_key
 from local.lambda_.invocation import (
     INVOCATION_TYPES,
     InvocationType,
@@ -31,6 +32,7 @@ __all__ = [
     "invoke_response",
     "queue_unavailable",
     "read_invoke_request",
+    "signed_with",
 ]
 
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
@@ -115,6 +117,12 @@ async def read_invoke_request(
             400, "InvalidRequestContentException", "Could not parse request body into json"
         )
     return InvokeRequest(name, invocation_type, payload)
+
+
+def signed_with(request: web.Request, access_keys: frozenset[str]) -> bool:
+    """Whether ``request`` is signed (SigV4) with one of ``access_keys``: the functions' own
+    keys mark a call made by a running function."""
+    return signing_key(request.headers.get("Authorization")) in access_keys
 
 
 def aws_error(

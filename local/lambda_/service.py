@@ -16,7 +16,6 @@ from typing import IO, Protocol
 from aiohttp import web
 
 from local.cloud.functions import LocalFunction
-from local.iam.sigv4 import signing_key
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, ConcurrencyLimits
 from local.lambda_.environment import ExecutionEnvironment
 from local.lambda_.invocation import (
@@ -36,6 +35,7 @@ from local.lambda_.invoke_api import (
     invoke_response,
     queue_unavailable,
     read_invoke_request,
+    signed_with,
 )
 from local.lambda_.pool import EnvironmentPool, Lane
 from local.request_ids import new_request_id
@@ -216,7 +216,8 @@ class LambdaService:
                 invoke.function_name,
                 invoke.payload,
                 invocation_type,
-                backpressure=invocation_type == "Event" and not self._from_function(request),
+                backpressure=invocation_type == "Event"
+                and not signed_with(request, self._function_keys),
             )
         except Throttled as throttled:
             return aws_error(
@@ -227,10 +228,6 @@ class LambdaService:
         except EventQueueUnavailable as unavailable:
             return queue_unavailable(str(unavailable))
         return invoke_response(answer)
-
-    def _from_function(self, request: web.Request) -> bool:
-        """Whether ``request`` is signed with a function's own access key."""
-        return signing_key(request.headers.get("Authorization")) in self._function_keys
 
     async def _handle_list(self, request: web.Request) -> web.Response:
         listing = [

@@ -28,7 +28,7 @@ from local.async_invoke.engine import AsyncEngine
 from local.async_invoke.inbox import INBOX_FILE
 from local.async_invoke.intake import MAX_HOLD_SECONDS
 from local.cloud.functions import LocalFunction
-from local.front.process import STOP_SECONDS, FrontProcess
+from local.front.process import STOP_SECONDS, FrontDidNotStart, FrontProcess
 from local.front.server import Front, FrontConfig
 from local.lambda_.service import LambdaService
 
@@ -193,28 +193,48 @@ def test_a_stopping_front_finishes_and_exits_of_itself(tmp_path, make_function):
     asyncio.run(go())
 
 
+@asynccontextmanager
+async def unstarted_front(tmp_path: Path, inbox: Path) -> AsyncIterator[FrontProcess]:
+    """A front of a stack without functions, closed (with its engine) on the way out."""
+    engine = AsyncEngine(
+        tmp_path / "events.sqlite3",
+        {},
+        LambdaService({}, lambda f: {}, tmp_path / "logs"),
+        DestinationSender(endpoint_url="http://127.0.0.1:9", region="us-east-1"),
+    )
+    front = FrontProcess(
+        engine,
+        inbox=inbox,
+        service_url="http://127.0.0.1:9",
+        arns={},
+        function_keys=[],
+        state_dir=tmp_path,
+    )
+    try:
+        yield front
+    finally:
+        await front.close()
+        engine.close()
+
+
 def test_a_front_that_cannot_start_is_an_error_of_start_not_a_silent_port(tmp_path):
     async def go() -> None:
-        engine = AsyncEngine(
-            tmp_path / "events.sqlite3",
-            {},
-            LambdaService({}, lambda f: {}, tmp_path / "logs"),
-            DestinationSender(endpoint_url="http://127.0.0.1:9", region="us-east-1"),
-        )
-        front = FrontProcess(
-            engine,
-            inbox=tmp_path / "missing-folder" / INBOX_FILE,  # the front cannot open its inbox
-            service_url="http://127.0.0.1:9",
-            arns={},
-            function_keys=[],
-            state_dir=tmp_path,
-        )
-        try:
-            with pytest.raises(RuntimeError, match="the front process did not start"):
+        # The front cannot open its inbox: there is no such folder.
+        async with unstarted_front(tmp_path, tmp_path / "missing" / INBOX_FILE) as front:
+            with pytest.raises(FrontDidNotStart, match="did not start: its error is printed"):
                 await front.start(free_port())
-        finally:
-            await front.close()
-            engine.close()
+
+    asyncio.run(go())
+
+
+def test_a_taken_port_is_refused_naming_it(tmp_path):
+    async def go() -> None:
+        async with unstarted_front(tmp_path, tmp_path / INBOX_FILE) as front:
+            with socket.create_server(("127.0.0.1", 0)) as taken:
+                port = taken.getsockname()[1]
+                with pytest.raises(OSError, match=f"cannot listen on port {port}"):
+                    await front.start(port)
+            assert front.pid is None  # nothing was started
 
     asyncio.run(go())
 
