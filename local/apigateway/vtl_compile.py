@@ -8,12 +8,12 @@ process, on the event loop that also accepts events and drains them.
 Here the nodes that mapping templates are mostly made of become closures that do what
 airspeed's own methods do, step for step: text, references (``$a.b``, ``$!a``, ``${a}``,
 ``$util.f($x, 'y')``), ``#if``/``#elseif``/``#else`` with a condition of one value or one
-binary operator. The lookups run in airspeed's order with its fallbacks (item, then
-attribute, then its added Java-style methods), and an error is wrapped at the node airspeed
-would wrap it at, so its message is the same. Every other node (``#set``, ``#foreach``,
-macros, ``#stop``, alternate values, map and list literals, longer expressions) is evaluated
-by airspeed itself. ``tests/local/apigateway/test_vtl_compile.py`` checks the two agree on
-generated templates.
+binary operator, and ``#set`` of such a value. The lookups run in airspeed's order with its
+fallbacks (item, then attribute, then its added Java-style methods), and an error is wrapped
+at the node airspeed would wrap it at, so its message is the same. Every other node
+(``#foreach``, macros, ``#stop``, alternate values, map and list literals, longer
+expressions) is evaluated by airspeed itself. ``tests/local/apigateway/test_vtl_compile.py``
+checks the two agree on generated templates.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from airspeed import (
     LocalNamespace,
     NullLiteral,
     NullLoader,
+    SetDirective,
     StoppableStream,
     StringLiteral,
     TemplateExecutionError,
@@ -55,6 +56,7 @@ Arg = Callable[[Any, NullLoader], Any]
 """A value's: ``(namespace, loader)``."""
 
 _ADDED_METHODS: dict[type, dict[str, Callable[..., Any]]] = airspeed.__additional_methods__
+_ABSENT = object()
 _CONSTANTS = (StringLiteral, IntegerLiteral, FloatingPointLiteral, BooleanLiteral, NullLiteral)
 """Literals whose value is fixed at parse time, matched by exact type: the subclass
 ``InterpolatedStringLiteral`` (``"…$x…"``) is rendered at each use, by airspeed."""
@@ -97,6 +99,8 @@ def _step(node: Any) -> Step:
         return _reference(node)
     if kind is IfDirective:
         return _if(node)
+    if kind is SetDirective:
+        return _set(node)
     return node.evaluate  # airspeed's own
 
 
@@ -129,6 +133,23 @@ def _if(node: IfDirective) -> Step:
                 return
         if otherwise is not None:
             otherwise(stream, namespace, loader)
+
+    return _evaluated_at(node, run)
+
+
+def _set(node: SetDirective) -> Step:
+    value_of = _condition(node.value.calculate)
+    *path, last = node.terms
+
+    def run(stream: StoppableStream, namespace: LocalNamespace, loader: NullLoader) -> None:
+        value = value_of(namespace, loader)
+        if not path:
+            namespace.set_inherited(last, value)
+            return
+        current: Any = namespace
+        for term in path:
+            current = current[term]
+        current[last] = value
 
     return _evaluated_at(node, run)
 
@@ -194,7 +215,14 @@ def _name_or_call(node: Any) -> Calc:
         result = None
         cls = current.__class__
         # try/except, not contextlib.suppress: this runs for every step of every reference
-        if _subscriptable(cls):
+        if cls is LocalNamespace:  # its __getitem__, without raising for the parent's names
+            result = dict.get(current, name, _ABSENT)
+            if result is _ABSENT:
+                try:
+                    result = current.parent[name]
+                except (KeyError, TypeError, AttributeError):
+                    result = None
+        elif _subscriptable(cls):
             try:  # noqa: SIM105
                 result = current[name]
             except (KeyError, TypeError, AttributeError):

@@ -71,7 +71,12 @@ CONDITIONS = [
 OTHERS = [
     "#set($v = $n + 1)$v", "#set($m.k = 'w')$m.k", "#foreach($i in $l)[$i]#end", "#stop",
     "#macro(mm $p)<$p>#end#mm('z')", "#define($d)D$a#end$d", "#evaluate('$a')", "## comment\n",
-    "#* block *#", "#{if}(true)t#{end}",
+    "#* block *#", "#{if}(true)t#{end}", "#set($v = $missing)$v", "#set($v = $n > 1)$v",
+    "#set($m.x.y = $u.twice($a))$m.x.y", "#set($none.k = 1)", "#set($missing.k = 1)",
+    "#set($a = \"in$a\")$a", "#set($l = $l.size())$l", "#set($v = $u.fail())",
+    "#set($jm.inner.z = $n == 2 && $a == 'x')$jm.inner", "#set( $v = 'spaced' )$v",
+    "#macro(ms $p)#set($a = $p)#set($q = $p)#end#ms('r')$a$q",
+    "#foreach($i in $l)#set($a = $i)#end$a",
 ]  # fmt: skip
 
 
