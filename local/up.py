@@ -90,8 +90,6 @@ class UpOptions:
     """The Lambda account's concurrent executions (AWS's default quota)."""
     max_environments: int | None = None
     """Execution environments (processes) at most; None: derived from cores and memory."""
-    pid: int = field(default_factory=os.getpid)
-    """The `ackflow up` a user stops (its runtime may be a child: ``run_in_niced_session``)."""
 
     @property
     def state_dir(self) -> Path:
@@ -353,7 +351,7 @@ def _endpoints(
         )
     return {
         "stack": options.stack,
-        "pid": options.pid,
+        "pid": os.getpid(),
         "region": stack.region,
         "rest_url": rest_url,
         "aws_endpoint_url": services.url,
