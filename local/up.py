@@ -299,10 +299,7 @@ async def _serve_front(
         rest_model=rest,
     )
     running.push_async_callback(front.close)  # a start that fails half-way is undone too
-    try:
-        await front.start(ports.lambda_, ports.rest)
-    except OSError as error:
-        raise PortBusy(f"{error.strerror}; pick other ports with --port-base") from error
+    await front.start(ports.lambda_, ports.rest)
     return front
 
 

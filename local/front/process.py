@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local.async_invoke.engine import QueueObserver
+from local.aws_services.moto_server import PortBusy
 from local.front.server import READY, FrontConfig
 
 if TYPE_CHECKING:
@@ -93,13 +94,15 @@ class FrontProcess(QueueObserver):
 
     async def start(self, port: int, rest_port: int | None = None) -> None:
         """Listen on ``port`` (and ``rest_port``, for the REST gateway) and start the front;
-        raises ``OSError`` if a port is taken."""
+        raises :class:`~local.aws_services.moto_server.PortBusy` if a port is taken."""
         for listening in (port, rest_port) if self._rest_model else (port,):
             try:
                 listener = socket.create_server(("127.0.0.1", listening), backlog=1024)
             except OSError as error:
-                message = f"cannot listen on port {listening}: {error.strerror}"
-                raise OSError(error.errno, message) from error
+                raise PortBusy(
+                    f"cannot listen on port {listening}: {error.strerror}; pick other ports "
+                    "with --port-base"
+                ) from error
             listener.set_inheritable(True)
             self._listeners.append(listener)
         if self._rest_model is not None:

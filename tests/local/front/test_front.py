@@ -27,6 +27,7 @@ from local.async_invoke.destinations import DestinationSender
 from local.async_invoke.engine import AsyncEngine
 from local.async_invoke.inbox import INBOX_FILE
 from local.async_invoke.intake import MAX_HOLD_SECONDS
+from local.aws_services.moto_server import PortBusy
 from local.cloud.functions import LocalFunction
 from local.front.process import STOP_SECONDS, FrontDidNotStart, FrontProcess
 from local.front.server import Front, FrontConfig
@@ -232,7 +233,8 @@ def test_a_taken_port_is_refused_naming_it(tmp_path):
         async with unstarted_front(tmp_path, tmp_path / INBOX_FILE) as front:
             with socket.create_server(("127.0.0.1", 0)) as taken:
                 port = taken.getsockname()[1]
-                with pytest.raises(OSError, match=f"cannot listen on port {port}"):
+                message = f"cannot listen on port {port}: .*; pick other ports with --port-base"
+                with pytest.raises(PortBusy, match=message):
                     await front.start(port)
             assert front.pid is None  # nothing was started
 
