@@ -118,9 +118,9 @@ def _reference(node: FormalReference) -> Step:
 
 
 def _if(node: IfDirective) -> Step:
-    condition = _condition(node.condition.calculate)
+    condition = _expression(node.condition.calculate)
     then = _block(node.block)
-    elseifs = [(_condition(branch.calculate), _block(branch.block)) for branch in node.elseifs]
+    elseifs = [(_expression(branch.calculate), _block(branch.block)) for branch in node.elseifs]
     otherwise = _block(node.else_block.block) if hasattr(node.else_block, "block") else None
 
     def run(stream: StoppableStream, namespace: LocalNamespace, loader: NullLoader) -> None:
@@ -138,7 +138,7 @@ def _if(node: IfDirective) -> Step:
 
 
 def _set(node: SetDirective) -> Step:
-    value_of = _condition(node.value.calculate)
+    value_of = _expression(node.value.calculate)
     *path, last = node.terms
 
     def run(stream: StoppableStream, namespace: LocalNamespace, loader: NullLoader) -> None:
@@ -169,9 +169,9 @@ def _evaluated_at(node: Any, run: Step) -> Step:
     return evaluate
 
 
-def _condition(calculate: Arg) -> Arg:
-    """A condition (``Expression.calculate``): one value, or two and an operator; longer
-    expressions (precedence) stay airspeed's."""
+def _expression(calculate: Arg) -> Arg:
+    """An expression (``Expression.calculate``: an ``#if``'s condition, a ``#set``'s value):
+    one value, or two and an operator; longer expressions (precedence) stay airspeed's."""
     expression = getattr(calculate, "__self__", None)  # a Condition keeps only the bound method
     if type(expression) is not Expression:
         return calculate
