@@ -18,9 +18,9 @@ thread, listed under ``/proc``).
 
 Where Linux's autogroups are on (``/proc/sys/kernel/sched_autogroup_enabled``), the scheduler
 first shares the cores between sessions, each at the weight of its autogroup's nice, and only
-then between a session's threads by theirs. The stack's front process and its AWS services
-start sessions of their own, so their threads' nice alone holds them back only against each
-other, not against the server: their autogroups are lowered too.
+then between a session's threads by theirs. The stack runs in a session of its own (as from
+a user's terminal) and its front process in another, so their threads' nice alone holds them
+back only against each other, not against the server: their autogroups are lowered too.
 """
 
 from __future__ import annotations

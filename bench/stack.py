@@ -97,6 +97,9 @@ class BenchStack:
             env={**os.environ, WORKLOADS_PATH_ENV: str(BENCH_WORKLOADS)},
             stdout=(self.state_root / "up.out").open("ab"),
             stderr=subprocess.STDOUT,
+            # As a user's terminal runs `make run`: apart from the load client's session, so
+            # that where Linux has autogroups wrk is not weighed as a part of the stack's drain.
+            start_new_session=True,
         )
         while not endpoints_file.is_file():
             if self.process.poll() is not None or time.monotonic() > started + STARTUP_SECONDS:

@@ -113,7 +113,10 @@ class AwsServices:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            start_new_session=True,
+            # A process group of its own (Ctrl-C reaches only the runtime), in the runtime's
+            # session: where Linux has autogroups, the scheduler weighs a session as one, and
+            # moto's share of the cores is part of the drain's, not a share beside the front's.
+            process_group=0,
         )
         self._pid_file.write_text(json.dumps({"pid": process.pid, "port": self.port}))
         _wait_until(lambda: self.healthy() or process.poll() is not None, STARTUP_SECONDS)

@@ -7,6 +7,7 @@ and ``ackflow up`` check the command line and the process group before they sign
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -84,7 +85,9 @@ def test_down_forgets_a_pid_file_whose_process_is_gone(tmp_path: Path, capsys, d
     assert not pid_file.exists()
 
 
-def test_our_moto_is_recorded_with_its_port_adopted_by_the_next_run_and_stopped(tmp_path: Path):
+def test_our_moto_leads_a_group_in_our_session_is_adopted_by_the_next_run_and_stopped(
+    tmp_path: Path,
+):
     port = free_port_base(1)
     first = AwsServices(tmp_path, port, "us-east-1")
     assert first.start() is False
@@ -92,6 +95,8 @@ def test_our_moto_is_recorded_with_its_port_adopted_by_the_next_run_and_stopped(
     assert recorded["port"] == port
     moto = recorded["pid"]
     try:
+        # Its own group (Ctrl-C reaches the runtime alone), in our session (one autogroup)
+        assert (os.getpgid(moto), os.getsid(moto)) == (moto, os.getsid(0))
         second = AwsServices(tmp_path, port, "us-east-1")
         assert second.start() is True, "a healthy moto of this folder on this port is adopted"
         assert json.loads((tmp_path / "moto.pid").read_text())["pid"] == moto
