@@ -26,6 +26,7 @@ access logs of the stage are not applied.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -95,6 +96,8 @@ class RestGateway:
     def __init__(self, model: RestModel, invoker: Invoker) -> None:
         self._model = model
         self._invoker = invoker
+        # The model does not change while it is served: each answer holds for its next asks.
+        self._may_invoke = functools.lru_cache(maxsize=4096)(model.may_invoke)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
@@ -184,7 +187,7 @@ class RestGateway:
         function = integration.function_name
         assert function is not None
         source_arn = call.api.source_arn(call.stage, call.incoming.method, call.incoming.path)
-        if integration.credentials is None and not self._model.may_invoke(
+        if integration.credentials is None and not self._may_invoke(
             function, source_arn, call.api.account_id
         ):
             LOG.error(
