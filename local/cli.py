@@ -35,7 +35,7 @@ from local.cloud.preview import print_plan
 from local.cloud.state import StateError, hold_state_dir
 from local.front.process import FrontDidNotStart
 from local.lambda_.concurrency import DEFAULT_ACCOUNT_CONCURRENCY, InvalidReservedConcurrency
-from local.processes import exit_with_parent, run_event_loop
+from local.processes import exit_with_parent, run_event_loop, run_in_niced_session
 from local.standins.bedrock import Pacing
 from local.standins.slack_command import send_command
 from local.up import DEFAULT_PORT_BASE, Ports, UpOptions, serve
@@ -93,7 +93,11 @@ def _up(args: argparse.Namespace, console: Console) -> int:
     ports = Ports.from_base(args.port_base)
     # Held for the life of `ackflow up`, before anything touches the state folder.
     with hold_state_dir(options.state_dir, _holder("ackflow up", ports)):
-        run_event_loop(serve(options, console))
+        return run_in_niced_session(lambda: _serve(options, console))
+
+
+def _serve(options: UpOptions, console: Console) -> int:
+    run_event_loop(serve(options, console))
     return 0
 
 

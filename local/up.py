@@ -90,6 +90,8 @@ class UpOptions:
     """The Lambda account's concurrent executions (AWS's default quota)."""
     max_environments: int | None = None
     """Execution environments (processes) at most; None: derived from cores and memory."""
+    pid: int = field(default_factory=os.getpid)
+    """The `ackflow up` a user stops (its runtime may be a child: ``run_in_niced_session``)."""
 
     @property
     def state_dir(self) -> Path:
@@ -348,7 +350,7 @@ def _endpoints(
         )
     return {
         "stack": options.stack,
-        "pid": os.getpid(),
+        "pid": options.pid,
         "region": stack.region,
         "rest_url": rest_url,
         "aws_endpoint_url": services.url,
